@@ -1,0 +1,147 @@
+{{/*
+Names and labels of every object. Names are cut to 63 characters, the limit of a DNS label.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "todo-chatbot.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The prefix of every object's name: fullnameOverride, else the release name when it already
+contains the chart name (release "todo-chatbot" gives "todo-chatbot"), else "<release>-<chart>".
+*/}}
+{{- define "todo-chatbot.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The name of one component's objects: "<fullname>-<component>", within 63 characters. */}}
+{{- define "todo-chatbot.componentName" -}}
+{{- $full := include "todo-chatbot.fullname" .root | trunc (int (sub 62 (len .component))) | trimSuffix "-" }}
+{{- printf "%s-%s" $full .component }}
+{{- end }}
+
+{{- define "todo-chatbot.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The labels that never change for a component: the selectors use these only. */}}
+{{- define "todo-chatbot.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "todo-chatbot.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* The full app.kubernetes.io/* set; call with (dict "root" $ "component" "backend"). */}}
+{{- define "todo-chatbot.labels" -}}
+helm.sh/chart: {{ include "todo-chatbot.chart" .root }}
+{{ include "todo-chatbot.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: {{ include "todo-chatbot.name" .root }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end }}
+
+{{/* The ServiceAccount the pods run as. */}}
+{{- define "todo-chatbot.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "todo-chatbot.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret with DATABASE_URL, OPENAI_API_KEY, AUTH_SECRET and POSTGRES_PASSWORD. */}}
+{{- define "todo-chatbot.secretName" -}}
+{{- if .Values.secrets.existingSecret }}
+{{- .Values.secrets.existingSecret }}
+{{- else }}
+{{- include "todo-chatbot.componentName" (dict "root" . "component" "secrets") }}
+{{- end }}
+{{- end }}
+
+{{/* A full image reference; call with (dict "root" $ "image" .Values.backend.image). */}}
+{{- define "todo-chatbot.image" -}}
+{{- $tag := default .root.Chart.AppVersion .image.tag }}
+{{- if .root.Values.image.registry }}
+{{- printf "%s/%s:%s" (trimSuffix "/" .root.Values.image.registry) .image.repository $tag }}
+{{- else }}
+{{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The restricted pod security context, the same for every pod of the chart. */}}
+{{- define "todo-chatbot.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* The restricted container security context. */}}
+{{- define "todo-chatbot.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* Settings every pod of the chart shares. */}}
+{{- define "todo-chatbot.podCommon" -}}
+serviceAccountName: {{ include "todo-chatbot.serviceAccountName" . }}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- include "todo-chatbot.podSecurityContext" . | nindent 2 }}
+{{- end }}
+
+{{/*
+Render-time checks: settings that pass the schema one by one but not together fail here with
+the reason and the fix.
+*/}}
+{{- define "todo-chatbot.validate" -}}
+{{- $db := .Values.database.mode }}
+{{- if eq $db "sqlite" }}
+{{- if gt (int .Values.backend.replicaCount) 1 }}
+{{- fail (printf "database.mode=sqlite keeps the data in one pod's file, so backend.replicaCount must be 1 (got %d). Use database.mode=external (a PostgreSQL URL in the Secret) or database.mode=internal (the chart's PostgreSQL) to run more backend replicas." (int .Values.backend.replicaCount)) }}
+{{- end }}
+{{- if .Values.backend.autoscaling.enabled }}
+{{- fail "database.mode=sqlite keeps the data in one pod's file, so backend.autoscaling.enabled must be false. Use database.mode=external or database.mode=internal to autoscale the backend." }}
+{{- end }}
+{{- end }}
+{{- if and (eq $db "external") (not .Values.secrets.existingSecret) (not .Values.secrets.databaseUrl) }}
+{{- fail "database.mode=external needs the PostgreSQL URL: set secrets.existingSecret to a Secret with a DATABASE_URL key (preferred), or secrets.databaseUrl." }}
+{{- end }}
+{{- if and (ne $db "external") .Values.secrets.databaseUrl }}
+{{- fail (printf "secrets.databaseUrl is only read with database.mode=external (mode is %s): remove it, or set database.mode=external." $db) }}
+{{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- $v := index $.Values $component }}
+{{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) is above maxReplicas (%d)." $component (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.enabled needs ingress.host." }}
+{{- end }}
+{{- end }}
