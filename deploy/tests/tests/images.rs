@@ -1,0 +1,312 @@
+//! Tests of the container images with a real Docker daemon (gated by `testkit::docker()`).
+//!
+//! They build `deploy/docker/Dockerfile` (targets `backend` and `frontend`, reusing Docker's
+//! cache) and `deploy/docker/postgres`, check what the images hold, then run the backend, the
+//! frontend and PostgreSQL on one user-defined network, hardened the way the chart runs them,
+//! and probe them through the frontend's published port. Figures (start to ready, stop time,
+//! rebuild time) are printed with `--nocapture`; `docs/benchmarks.md` has the command.
+
+#[path = "images/docker.rs"]
+mod docker;
+#[path = "images/stack.rs"]
+mod stack;
+
+use docker::{BACKEND_IMAGE, Cleanup, FRONTEND_IMAGE, POSTGRES_IMAGE, VERSION, inspect, ok};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Held by the rebuild test and the timing test, so a cargo build in a container does not take
+/// the cores from a start-up measurement.
+static HEAVY: Mutex<()> = Mutex::new(());
+
+/// The size budget of each app image (decimal MB, as `docker images` shows them).
+const MAX_IMAGE_BYTES: u64 = 40_000_000;
+
+fn setup() -> bool {
+    if !testkit::docker() {
+        return false;
+    }
+    docker::require_images();
+    true
+}
+
+#[test]
+fn app_images_are_small_non_root_labelled_and_use_exec_form() {
+    if !setup() {
+        return;
+    }
+    let revision = docker::revision();
+    for (image, binary) in [
+        (BACKEND_IMAGE, "todo-backend"),
+        (FRONTEND_IMAGE, "todo-frontend"),
+    ] {
+        let size: u64 = inspect(image, "{{.Size}}")
+            .parse()
+            .expect("docker prints a byte count");
+        eprintln!("{image}: {:.1} MB", size as f64 / 1e6);
+        assert!(
+            size <= MAX_IMAGE_BYTES,
+            "{image} is {size} bytes, over the 40 MB budget"
+        );
+
+        let user = inspect(image, "{{.Config.User}}");
+        let (uid, gid) = user.split_once(':').unwrap_or((&user, ""));
+        assert!(
+            uid.parse::<u32>().is_ok_and(|u| u != 0)
+                && (gid.is_empty() || gid.parse::<u32>().is_ok()),
+            "{image} must run as a numeric non-root user, has {user:?}"
+        );
+
+        let labels: serde_json::Value =
+            serde_json::from_str(&inspect(image, "{{json .Config.Labels}}"))
+                .expect("labels are JSON");
+        let label = |k: &str| {
+            labels[format!("org.opencontainers.image.{k}")]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert_eq!(label("title"), binary, "{image} title label");
+        assert_eq!(label("version"), VERSION, "{image} version label");
+        assert_eq!(label("revision"), revision, "{image} revision label");
+        assert!(
+            label("source").starts_with("https://"),
+            "{image} source label: {labels}"
+        );
+
+        let entrypoint = inspect(image, "{{json .Config.Entrypoint}}");
+        assert_eq!(
+            entrypoint,
+            format!("[\"/usr/local/bin/{binary}\"]"),
+            "{image} exec-form entrypoint"
+        );
+        let health = inspect(image, "{{json .Config.Healthcheck.Test}}");
+        assert_eq!(
+            health,
+            format!("[\"CMD\",\"/usr/local/bin/{binary}\",\"healthcheck\"]"),
+            "{image} health check runs the binary without a shell"
+        );
+    }
+}
+
+#[test]
+fn app_images_hold_no_source_secrets_shell_or_package_manager() {
+    if !setup() {
+        return;
+    }
+    for image in [BACKEND_IMAGE, FRONTEND_IMAGE] {
+        let mut guard = Cleanup::default();
+        let name = guard.container(&docker::unique("export"));
+        ok(&["create", "--name", &name, image]);
+        let files = stack::exported_files(&name);
+        assert!(
+            files.len() > 10,
+            "{image}: the export lists too few files: {files:?}"
+        );
+        assert!(
+            files.iter().any(|f| f.starts_with("usr/local/bin/todo-")),
+            "{image}: no binary"
+        );
+        let forbidden: Vec<&String> = files
+            .iter()
+            .filter(|f| {
+                let base = f.rsplit('/').next().unwrap_or(f);
+                f.ends_with(".rs")
+                    || base == "Cargo.toml"
+                    || base == "Cargo.lock"
+                    || base == ".env"
+                    || base.starts_with(".env.")
+                    || f.split('/').any(|part| part == ".git" || part == "target")
+                    || matches!(
+                        f.as_str(),
+                        "bin/sh" | "bin/bash" | "usr/bin/sh" | "usr/bin/bash" | "bin/dash"
+                    )
+                    || matches!(base, "apt" | "apt-get" | "dpkg")
+            })
+            .collect();
+        assert!(
+            forbidden.is_empty(),
+            "{image} holds files it must not: {forbidden:?}"
+        );
+    }
+}
+
+#[test]
+fn build_context_excludes_secrets_and_build_output() {
+    if !testkit::docker() {
+        return;
+    }
+    // A throw-away build that lists what .dockerignore lets through from the repository root.
+    let listing = stack::context_listing();
+    let bad: Vec<&String> = listing
+        .iter()
+        .filter(|f| {
+            let base = f.rsplit('/').next().unwrap_or(f);
+            base == ".env"
+                || base.ends_with(".db")
+                || f.split('/')
+                    .any(|part| part == ".git" || part == "target" || part.starts_with("target-"))
+        })
+        .collect();
+    assert!(bad.is_empty(), "the build context holds {bad:?}");
+    assert!(
+        listing.iter().any(|f| f == "Cargo.lock"),
+        "Cargo.lock missing from the context"
+    );
+}
+
+#[test]
+fn postgres_image_honours_the_official_environment() {
+    if !setup() {
+        return;
+    }
+    let mut guard = Cleanup::default();
+    let pg = guard.container(&docker::unique("pg"));
+    stack::start_postgres(&pg, None);
+    assert_eq!(inspect(POSTGRES_IMAGE, "{{.Config.User}}"), "999:999");
+    let whoami = stack::psql(
+        &pg,
+        "todo",
+        "secret",
+        "todo",
+        "select current_user || ' ' || current_database()",
+    )
+    .expect("the configured user reaches the configured database");
+    assert_eq!(whoami, "todo todo");
+    assert!(
+        stack::psql(&pg, "todo", "wrong", "todo", "select 1").is_err(),
+        "a wrong password must be refused over TCP"
+    );
+    let data = ok(&[
+        "exec",
+        &pg,
+        "sh",
+        "-c",
+        "test -s /var/lib/postgresql/data/PG_VERSION && id -u",
+    ]);
+    assert_eq!(
+        data, "999",
+        "data under /var/lib/postgresql/data, server not root"
+    );
+}
+
+#[test]
+fn backend_with_postgres_serves_through_the_frontend() {
+    if !setup() {
+        return;
+    }
+    let mut guard = Cleanup::default();
+    let net = guard.network(&docker::unique("net"));
+    let pg = guard.container(&docker::unique("pg"));
+    stack::start_postgres(&pg, Some(&net));
+    let db_url = format!("postgres://todo:secret@{pg}:5432/todo");
+    let backend = guard.container(&docker::unique("backend"));
+    let backend_port = stack::start_backend(&backend, &net, &db_url, &[]);
+    docker::wait_ok(
+        &format!("http://127.0.0.1:{backend_port}/ready"),
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+    )
+    .expect("backend ready with PostgreSQL");
+    let frontend = guard.container(&docker::unique("frontend"));
+    let port = stack::start_frontend(&frontend, &net, &backend);
+    stack::exercise_through_frontend(port, "pg");
+    stack::assert_stops_cleanly(&frontend);
+    stack::assert_stops_cleanly(&backend);
+}
+
+#[test]
+fn backend_with_sqlite_on_a_volume_keeps_data_across_restarts() {
+    if !setup() {
+        return;
+    }
+    let mut guard = Cleanup::default();
+    let net = guard.network(&docker::unique("net"));
+    let volume = guard.volume(&docker::unique("data"));
+    let backend = guard.container(&docker::unique("backend"));
+    let mount = format!("{volume}:/data");
+    let backend_port =
+        stack::start_backend(&backend, &net, "sqlite:///data/todo.db", &["-v", &mount]);
+    let ready = format!("http://127.0.0.1:{backend_port}/ready");
+    docker::wait_ok(&ready, Duration::from_secs(30), Duration::from_millis(50))
+        .expect("backend ready with SQLite");
+    let frontend = guard.container(&docker::unique("frontend"));
+    let port = stack::start_frontend(&frontend, &net, &backend);
+    let title = stack::exercise_through_frontend(port, "sqlite");
+
+    stack::assert_stops_cleanly(&backend);
+    ok(&["start", &backend]);
+    docker::wait_ok(&ready, Duration::from_secs(30), Duration::from_millis(50))
+        .expect("backend ready again");
+    let (status, body) = docker::get(&format!("http://127.0.0.1:{port}/api/demo/tasks"))
+        .expect("list after restart");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&title),
+        "the task {title:?} must survive a restart on the volume: {body}"
+    );
+    stack::assert_stops_cleanly(&frontend);
+    stack::assert_stops_cleanly(&backend);
+}
+
+#[test]
+fn containers_start_to_ready_quickly() {
+    if !setup() {
+        return;
+    }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let mut guard = Cleanup::default();
+    let net = guard.network(&docker::unique("net"));
+    let mut worst = Duration::ZERO;
+    for round in 0..3 {
+        let backend = guard.container(&docker::unique(&format!("fast{round}")));
+        let (wall, process) = stack::time_start_to_ready(&backend, &net);
+        eprintln!(
+            "start to /ready, round {round}: {:.0} ms from `docker start`, {:.0} ms from the process start",
+            wall.as_secs_f64() * 1e3,
+            process.as_secs_f64() * 1e3
+        );
+        worst = worst.max(process);
+    }
+    assert!(
+        worst < Duration::from_millis(300),
+        "container start to /ready took {worst:?}, budget 300 ms"
+    );
+}
+
+#[test]
+fn rebuild_after_an_app_code_change_reuses_the_dependency_layer() {
+    if !setup() {
+        return;
+    }
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let copy = stack::ContextCopy::new();
+    // The unchanged copy is fully cached (same content as the tree the images were built from).
+    let cached = docker::build_app(copy.path(), "backend", BACKEND_IMAGE, &docker::revision())
+        .expect("cached build");
+    copy.touch_app_code();
+    let tag = format!("todo-backend:{}", docker::unique("rebuild"));
+    let started = Instant::now();
+    let rebuilt = docker::build_app(copy.path(), "backend", &tag, &docker::revision());
+    let elapsed = started.elapsed();
+    docker::run(&["rmi", "--force", &tag]);
+    let rebuilt = rebuilt.expect("rebuild after an app code change");
+    eprintln!(
+        "rebuild of the backend image after an app code change: {:.1}s (fully cached build: {:.1}s)",
+        elapsed.as_secs_f64(),
+        cached.elapsed.as_secs_f64()
+    );
+    let deps_step = "RUN cargo build --release --locked -p todo-backend -p todo-frontend";
+    assert_eq!(
+        stack::step_cached(&rebuilt.text, |l| l.trim_end().ends_with(deps_step)),
+        Some(true),
+        "the dependency layer must come from the cache:\n{}",
+        rebuilt.text
+    );
+    assert_eq!(
+        stack::step_cached(&rebuilt.text, |l| l.contains("find app crates -type f")),
+        Some(false),
+        "the app build step must run again after a code change:\n{}",
+        rebuilt.text
+    );
+}
