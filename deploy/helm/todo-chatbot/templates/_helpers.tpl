@@ -78,21 +78,26 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* The restricted pod security context, the same for every pod of the chart. */}}
+{{/*
+The restricted pod security context of every pod; the argument is the user and group id
+(65532 for the app images, 999 for PostgreSQL's own user).
+*/}}
 {{- define "todo-chatbot.podSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: 65532
-runAsGroup: 65532
-fsGroup: 65532
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+# Re-own a volume only when its root does not match: fast restarts with big volumes.
+fsGroupChangePolicy: OnRootMismatch
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* The restricted container security context. */}}
+{{/* The restricted container security context; the argument is the user and group id. */}}
 {{- define "todo-chatbot.containerSecurityContext" -}}
 runAsNonRoot: true
-runAsUser: 65532
-runAsGroup: 65532
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 capabilities:
@@ -102,17 +107,18 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Settings every pod of the chart shares. */}}
+{{/* Settings every pod of the chart shares; call with (dict "root" $ "uid" 65532). */}}
 {{- define "todo-chatbot.podCommon" -}}
-serviceAccountName: {{ include "todo-chatbot.serviceAccountName" . }}
+{{- $root := .root }}
+serviceAccountName: {{ include "todo-chatbot.serviceAccountName" $root }}
 automountServiceAccountToken: false
 enableServiceLinks: false
-{{- with .Values.imagePullSecrets }}
+{{- with $root.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 securityContext:
-  {{- include "todo-chatbot.podSecurityContext" . | nindent 2 }}
+  {{- include "todo-chatbot.podSecurityContext" .uid | nindent 2 }}
 {{- end }}
 
 {{/*
