@@ -1,3 +1,55 @@
-fn main() {
-    println!("xtask: not built yet");
+//! `cargo xtask`: the project's orchestrator. This file only parses the command line and
+//! dispatches; each task lives in its own module.
+
+mod config;
+mod ctx;
+mod error;
+mod flags;
+mod run;
+mod stages;
+mod testsuite;
+mod tools;
+mod ui;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{CommandFactory, Parser};
+
+use crate::ctx::Ctx;
+use crate::flags::{Cmd, Xtask};
+
+fn main() -> ExitCode {
+    let args = Xtask::parse();
+    let code = match Ctx::new(args.global.clone()).and_then(|cx| dispatch(&cx, args.cmd)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{}", error::render(&err));
+            error::exit_code(&err)
+        }
+    };
+    ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// Runs one subcommand and returns the process exit code.
+fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
+    match cmd {
+        Cmd::Doctor(f) => stages::doctor::run(cx, &f),
+        Cmd::Setup(f) => stages::setup::run(cx, &f),
+        Cmd::Build(f) => stages::build::run(cx, &f),
+        Cmd::Status(f) => stages::status::run(cx, &f),
+        Cmd::Test(f) => testsuite::run(cx, &f),
+        Cmd::Completions(f) => {
+            let mut cmd = Xtask::command();
+            clap_complete::generate(f.shell, &mut cmd, "cargo-xtask", &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::Deploy(_) => stages::not_yet("deploy"),
+        Cmd::Aiops(_) => stages::not_yet("aiops"),
+        Cmd::Verify(_) => stages::not_yet("verify"),
+        Cmd::Docs(_) => stages::not_yet("docs"),
+        Cmd::Up(_) => stages::not_yet("up"),
+        Cmd::Down(_) => stages::not_yet("down"),
+        Cmd::Local(_) => stages::not_yet("local"),
+    }
 }

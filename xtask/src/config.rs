@@ -1,0 +1,436 @@
+//! `deploy/pipeline.toml`, environment overrides and `.env` secrets.
+//!
+//! Precedence for every setting: command-line flag > environment variable > file > built-in
+//! default. The file is strict: an unknown key or a wrong type fails with the file, the key and
+//! what is allowed (exit 2). Secrets never live in the file: they come from `.env` (or the
+//! environment) and are only ever passed to tools on stdin or in a child's environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::error::usage;
+use crate::flags::{Global, Strategy};
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub cluster: Cluster,
+    pub build: Build,
+    pub images: BTreeMap<String, Image>,
+    pub deploy: Deploy,
+}
+
+/// The minikube profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    pub profile: String,
+    pub driver: String,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    pub kubernetes_version: String,
+    /// `docker`, `containerd` or `cri-o`; empty leaves minikube's default.
+    pub container_runtime: String,
+    pub addons: Vec<String>,
+    pub start_timeout_secs: u64,
+    /// How long the gates wait for the node and kube-system pods.
+    pub ready_timeout_secs: u64,
+}
+
+impl Default for Cluster {
+    fn default() -> Cluster {
+        Cluster {
+            profile: "todo-chatbot".into(),
+            driver: "docker".into(),
+            cpus: 2,
+            memory_mb: 4096,
+            kubernetes_version: "v1.33.1".into(),
+            container_runtime: String::new(),
+            addons: vec!["metrics-server".into()],
+            start_timeout_secs: 900,
+            ready_timeout_secs: 300,
+        }
+    }
+}
+
+/// How images are built and reach the cluster.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Build {
+    pub strategy: Strategy,
+    pub dockerfile: PathBuf,
+    /// The build context, relative to the project root.
+    pub context: PathBuf,
+    /// Files and folders whose content makes up the image tag (with the Dockerfile, the target
+    /// and the build args). `target*` folders and dot-folders inside them are skipped.
+    pub inputs: Vec<PathBuf>,
+    /// `--build-arg` values (e.g. RUST_IMAGE, RUNTIME_IMAGE); they are part of the tag.
+    pub args: BTreeMap<String, String>,
+    pub timeout_secs: u64,
+}
+
+impl Default for Build {
+    fn default() -> Build {
+        Build {
+            strategy: Strategy::Auto,
+            dockerfile: "deploy/docker/Dockerfile".into(),
+            context: ".".into(),
+            inputs: [
+                "Cargo.toml",
+                "Cargo.lock",
+                ".cargo",
+                "app",
+                "crates",
+                "xtask/Cargo.toml",
+                "deploy/tests/Cargo.toml",
+            ]
+            .map(PathBuf::from)
+            .to_vec(),
+            args: BTreeMap::new(),
+            timeout_secs: 3600,
+        }
+    }
+}
+
+/// One image built from a Dockerfile target.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    pub name: String,
+    pub target: String,
+    /// Largest acceptable image size in MB (10^6 bytes).
+    pub budget_mb: u64,
+}
+
+/// Where and how the app is deployed (stages 3 and 4).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deploy {
+    pub namespace: String,
+    pub release: String,
+    pub chart: PathBuf,
+    pub manifests: PathBuf,
+    pub values: Vec<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+impl Default for Deploy {
+    fn default() -> Deploy {
+        Deploy {
+            namespace: "todo".into(),
+            release: "todo-chatbot".into(),
+            chart: "deploy/helm/todo-chatbot".into(),
+            manifests: "deploy/k8s".into(),
+            values: Vec::new(),
+            timeout_secs: 300,
+        }
+    }
+}
+
+impl Config {
+    /// The built-in images when the file names none.
+    fn default_images() -> BTreeMap<String, Image> {
+        [
+            ("backend", "todo-backend", 150),
+            ("frontend", "todo-frontend", 100),
+        ]
+        .into_iter()
+        .map(|(key, name, budget)| {
+            (
+                key.to_string(),
+                Image {
+                    name: name.into(),
+                    target: key.into(),
+                    budget_mb: budget,
+                },
+            )
+        })
+        .collect()
+    }
+
+    /// Reads the file (absent means built-in defaults), then applies environment and flags.
+    pub fn load(
+        root: &Path,
+        global: &Global,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config> {
+        let path = root.join(&global.config);
+        let mut config = if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                usage(
+                    format!("could not read {}: {e}", path.display()),
+                    "check the file's permissions or pass another one with --config",
+                )
+            })?;
+            Config::parse(&text, &global.config)?
+        } else if global.config == Path::new("deploy/pipeline.toml") {
+            Config::default()
+        } else {
+            return Err(usage(
+                format!("the configuration file {} does not exist", path.display()),
+                "pass an existing file with --config, or drop the flag to use deploy/pipeline.toml",
+            ));
+        };
+        if config.images.is_empty() {
+            config.images = Config::default_images();
+        }
+        config.apply_env(env)?;
+        config.apply_flags(global);
+        config.validate(&global.config)?;
+        Ok(config)
+    }
+
+    /// Parses the file's text; errors name the file, the key and what is allowed.
+    pub fn parse(text: &str, file: &Path) -> Result<Config> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let place = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            usage(
+                format!("invalid configuration in {}{place}: {msg}", file.display()),
+                "fix the key in the file; every key is described in docs/configuration.md",
+            )
+        })
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+        let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        if let Some(v) = get("XTASK_PROFILE") {
+            self.cluster.profile = v;
+        }
+        if let Some(v) = get("XTASK_NAMESPACE") {
+            self.deploy.namespace = v;
+        }
+        if let Some(v) = get("XTASK_DRIVER") {
+            self.cluster.driver = v;
+        }
+        if let Some(v) = get("XTASK_CPUS") {
+            self.cluster.cpus = v.parse().map_err(|_| {
+                usage(
+                    format!("XTASK_CPUS={v:?} is not a whole number"),
+                    "set XTASK_CPUS to a number of CPUs such as 2, or unset it",
+                )
+            })?;
+        }
+        if let Some(v) = get("XTASK_MEMORY_MB") {
+            self.cluster.memory_mb = v.parse().map_err(|_| {
+                usage(
+                    format!("XTASK_MEMORY_MB={v:?} is not a whole number"),
+                    "set XTASK_MEMORY_MB to megabytes such as 4096, or unset it",
+                )
+            })?;
+        }
+        if let Some(v) = get("XTASK_BUILD_STRATEGY") {
+            self.build.strategy = match v.as_str() {
+                "auto" => Strategy::Auto,
+                "docker-env" => Strategy::DockerEnv,
+                "image-load" => Strategy::ImageLoad,
+                _ => {
+                    return Err(usage(
+                        format!("XTASK_BUILD_STRATEGY={v:?} is not a strategy"),
+                        "use auto, docker-env or image-load",
+                    ));
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn apply_flags(&mut self, global: &Global) {
+        if let Some(p) = &global.profile {
+            self.cluster.profile = p.clone();
+        }
+        if let Some(n) = &global.namespace {
+            self.deploy.namespace = n.clone();
+        }
+    }
+
+    fn validate(&self, file: &Path) -> Result<()> {
+        let bad = |key: &str, why: &str| {
+            usage(
+                format!("invalid `{key}` in {}: {why}", file.display()),
+                "fix the value in the file (or the flag/variable that overrides it)",
+            )
+        };
+        if self.cluster.profile.is_empty() {
+            return Err(bad("cluster.profile", "must not be empty"));
+        }
+        if self.cluster.cpus == 0 {
+            return Err(bad("cluster.cpus", "must be at least 1"));
+        }
+        if self.cluster.memory_mb < 1800 {
+            return Err(bad("cluster.memory_mb", "minikube needs at least 1800 MB"));
+        }
+        if !matches!(
+            self.cluster.container_runtime.as_str(),
+            "" | "docker" | "containerd" | "cri-o"
+        ) {
+            return Err(bad(
+                "cluster.container_runtime",
+                "allowed: \"\" (minikube's default), docker, containerd, cri-o",
+            ));
+        }
+        for (key, img) in &self.images {
+            if img.name.is_empty() || img.target.is_empty() {
+                return Err(bad(
+                    &format!("images.{key}"),
+                    "`name` and `target` must not be empty",
+                ));
+            }
+        }
+        if self.deploy.namespace.is_empty() {
+            return Err(bad("deploy.namespace", "must not be empty"));
+        }
+        Ok(())
+    }
+
+    pub fn start_timeout(&self) -> Duration {
+        Duration::from_secs(self.cluster.start_timeout_secs)
+    }
+
+    pub fn ready_timeout(&self) -> Duration {
+        Duration::from_secs(self.cluster.ready_timeout_secs)
+    }
+}
+
+/// Secret names the xtask knows; their values are redacted wherever they come from.
+pub const SECRET_NAMES: &[&str] = &["DATABASE_URL", "OPENAI_API_KEY", "AUTH_SECRET"];
+
+/// Reads `.env` (`KEY=VALUE` lines, `#` comments, optional `export ` and quotes). A missing file
+/// is empty.
+pub fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(usage(
+                format!("could not read {}: {e}", path.display()),
+                "check the file's permissions",
+            ));
+        }
+    };
+    parse_dotenv(&text, path)
+}
+
+pub fn parse_dotenv(text: &str, path: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(usage(
+                format!("{} line {}: expected KEY=VALUE", path.display(), n + 1),
+                "see .env.example for the format",
+            ));
+        };
+        let v = v.trim();
+        let v = ['"', '\'']
+            .iter()
+            .find_map(|q| v.strip_prefix(*q).and_then(|x| x.strip_suffix(*q)))
+            .unwrap_or(v);
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn global(args: &[&str]) -> Global {
+        let mut v = vec!["xtask"];
+        v.extend(args);
+        v.push("status");
+        crate::flags::Xtask::parse_from(v).global
+    }
+
+    fn root_with(text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("deploy")).expect("mkdir");
+        std::fs::write(dir.path().join("deploy/pipeline.toml"), text).expect("write");
+        dir
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file_beats_default() {
+        let dir = root_with("[cluster]\nprofile = \"from-file\"\n");
+        let none = |_: &str| None;
+        let env = |k: &str| (k == "XTASK_PROFILE").then(|| "from-env".to_string());
+        let c = Config::load(dir.path(), &global(&[]), &none).expect("loads");
+        assert_eq!(c.cluster.profile, "from-file");
+        let c = Config::load(dir.path(), &global(&[]), &env).expect("loads");
+        assert_eq!(c.cluster.profile, "from-env");
+        let c =
+            Config::load(dir.path(), &global(&["--profile", "from-flag"]), &env).expect("loads");
+        assert_eq!(c.cluster.profile, "from-flag");
+        let empty = root_with("");
+        let c = Config::load(empty.path(), &global(&[]), &none).expect("loads");
+        assert_eq!(c.cluster.profile, Cluster::default().profile);
+        assert_eq!(c.images.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_names_file_key_and_allowed() {
+        let err = Config::parse("[cluster]\ncpu = 2\n", Path::new("deploy/pipeline.toml"))
+            .expect_err("rejected");
+        let text = crate::error::render(&err);
+        assert!(text.contains("deploy/pipeline.toml (line 2)"), "{text}");
+        assert!(text.contains("cpu"), "{text}");
+        assert!(text.contains("cpus"), "names what is allowed: {text}");
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = Config::parse("[cluster]\ncpus = \"two\"\n", Path::new("p.toml"))
+            .expect_err("rejected");
+        let text = crate::error::render(&err);
+        assert!(
+            text.contains("p.toml (line 2)") && text.contains("integer"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_strategy_env_is_a_usage_error() {
+        let dir = root_with("");
+        let env = |k: &str| (k == "XTASK_BUILD_STRATEGY").then(|| "teleport".to_string());
+        let err = Config::load(dir.path(), &global(&[]), &env).expect_err("rejected");
+        assert!(crate::error::render(&err).contains("XTASK_BUILD_STRATEGY"));
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+
+    #[test]
+    fn missing_explicit_config_is_a_usage_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Config::load(dir.path(), &global(&["--config", "nope.toml"]), &|_| None)
+            .expect_err("rejected");
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+
+    #[test]
+    fn dotenv_forms() {
+        let m = parse_dotenv(
+            "# comment\nOPENAI_API_KEY=sk-1\nexport AUTH_SECRET=\"s p\"\nDATABASE_URL='postgres://u:p@h/db'\n\n",
+            Path::new(".env"),
+        )
+        .expect("parses");
+        assert_eq!(m["OPENAI_API_KEY"], "sk-1");
+        assert_eq!(m["AUTH_SECRET"], "s p");
+        assert_eq!(m["DATABASE_URL"], "postgres://u:p@h/db");
+        assert!(parse_dotenv("just words\n", Path::new(".env")).is_err());
+    }
+}

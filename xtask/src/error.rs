@@ -1,0 +1,117 @@
+//! The two kinds of failure the xtask reports, and how they map to exit codes.
+//!
+//! Any error ends the process with exit code 1 (a gate or a tool failed) unless it is a
+//! [`Usage`] error (bad flags or configuration), which exits 2. Messages are lowercase, quote the
+//! file, flag or command, and end with a `help:` line naming the fix.
+
+use std::fmt;
+
+/// Bad usage or configuration: exit code 2.
+#[derive(Debug)]
+pub struct Usage {
+    pub message: String,
+    pub help: String,
+}
+
+impl fmt::Display for Usage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\nhelp: {}", self.message, self.help)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Builds a usage error (exit 2) with its fix.
+pub fn usage(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage {
+        message: message.into(),
+        help: help.into(),
+    })
+}
+
+/// A failure with a fix: exit code 1.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub help: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\nhelp: {}", self.message, self.help)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Builds a failure (exit 1) with its fix.
+pub fn failure(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Failure {
+        message: message.into(),
+        help: help.into(),
+    })
+}
+
+/// The exit code for an error: 2 when any error in the chain is a usage error, else 1.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.chain().any(|e| e.downcast_ref::<Usage>().is_some()) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Renders an error for stderr: the message, then each cause, with `help:` lines last.
+pub fn render(err: &anyhow::Error) -> String {
+    let mut lines = Vec::new();
+    let mut helps = Vec::new();
+    for (i, cause) in err.chain().enumerate() {
+        let text = cause.to_string();
+        let mut body = Vec::new();
+        for line in text.lines() {
+            match line.strip_prefix("help: ") {
+                Some(h) => helps.push(h.to_string()),
+                None => body.push(line.to_string()),
+            }
+        }
+        if body.is_empty() {
+            continue;
+        }
+        let first = if i == 0 {
+            format!("error: {}", body[0])
+        } else {
+            format!("  caused by: {}", body[0])
+        };
+        lines.push(first);
+        lines.extend(body[1..].iter().map(|l| format!("  {l}")));
+    }
+    for h in helps {
+        lines.push(format!("help: {h}"));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn usage_anywhere_in_the_chain_exits_2() {
+        let err = Err::<(), _>(usage("unknown key `x`", "remove it"))
+            .context("reading deploy/pipeline.toml")
+            .expect_err("is an error");
+        assert_eq!(exit_code(&err), 2);
+        assert_eq!(exit_code(&anyhow::anyhow!("boom")), 1);
+    }
+
+    #[test]
+    fn help_lines_come_last() {
+        let err = Err::<(), _>(failure("docker build failed", "run cargo xtask doctor"))
+            .context("building backend")
+            .expect_err("is an error");
+        let text = render(&err);
+        assert!(text.starts_with("error: building backend\n  caused by: docker build failed"));
+        assert!(text.ends_with("help: run cargo xtask doctor"), "{text}");
+    }
+}

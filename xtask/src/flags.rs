@@ -1,0 +1,327 @@
+//! The whole command line of `cargo xtask`, in one place.
+//!
+//! Every subcommand and flag is declared here with its help text; the tasks live in their own
+//! modules and receive these structs. `docs/cli.md` is generated from these definitions.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Build, deploy and verify the Todo chatbot on local Kubernetes.
+///
+/// Each subcommand is one idempotent stage: it checks its tools, observes what exists, plans the
+/// changes, makes only the needed ones and gates the result. Exit codes: 0 success, 1 a gate or a
+/// tool failed, 2 bad usage or configuration.
+#[derive(Debug, Parser)]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  cargo xtask doctor\n  cargo xtask up\n  cargo xtask build --dry-run\n  cargo xtask status --json | jq .\n  cargo xtask test"
+)]
+pub struct Xtask {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Flags accepted by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Pipeline configuration file, relative to the project root.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "deploy/pipeline.toml"
+    )]
+    pub config: PathBuf,
+
+    /// minikube profile to use (overrides XTASK_PROFILE and `cluster.profile`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Kubernetes namespace of the app (overrides XTASK_NAMESPACE and `deploy.namespace`).
+    #[arg(long, short = 'n', global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+
+    /// Observe and plan only: print the plan and make no mutating call.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// Print a machine-readable report on stdout (progress stays on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Say more: what was detected and every command run (-vv: their output too).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say less: only errors and the final result.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Never colour the output (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Check the tools, their versions, the Docker daemon and the host's resources.
+    ///
+    /// Required: docker, minikube, kubectl, helm (3 or 4). Optional: kubectl-ai, kagent, `docker
+    /// ai`. Exits 1 when a required tool is missing or too old, with an install hint for each.
+    ///
+    /// Example: cargo xtask doctor
+    Doctor(Doctor),
+
+    /// Stage 2: make sure the minikube profile runs with the configured addons and kubectl
+    /// points at it.
+    ///
+    /// Starts the profile only when it is absent or stopped, enables only the missing addons and
+    /// switches the kubectl context only when needed. Gates: node Ready, kube-system pods ready,
+    /// context set.
+    ///
+    /// Examples: cargo xtask setup | cargo xtask setup --profile demo --dry-run
+    Setup(Setup),
+
+    /// Stage 1: build the backend and frontend images and make them visible to the cluster.
+    ///
+    /// The tag is a digest of the build's inputs, so an unchanged tree is not rebuilt. With the
+    /// docker runtime the images are built against minikube's Docker daemon; otherwise they are
+    /// built locally and loaded with `minikube image load`. Gates: image present where the cluster
+    /// looks, non-root user, size within budget.
+    ///
+    /// Examples: cargo xtask build | cargo xtask build --no-cluster | cargo xtask build --review
+    Build(Build),
+
+    /// Stages 3 and 4: deploy the app with the raw manifests or (with --helm) the Helm chart.
+    ///
+    /// Example: cargo xtask deploy --helm
+    Deploy(Deploy),
+
+    /// Stage 5: ask the available AI operations tools (kubectl-ai, kagent, docker ai) about the
+    /// deployment and store their answers.
+    ///
+    /// Example: cargo xtask aiops
+    Aiops(Aiops),
+
+    /// Stage 6: check the deployed app end to end (health, readiness, a chat turn).
+    ///
+    /// Examples: cargo xtask verify | cargo xtask verify --static
+    Verify(Verify),
+
+    /// Stage 7: write the deployment report and regenerate the generated docs.
+    ///
+    /// Examples: cargo xtask docs | cargo xtask docs --check
+    Docs(Docs),
+
+    /// Run every stage in order: doctor, setup, build, deploy, verify, aiops, docs.
+    ///
+    /// Example: cargo xtask up
+    Up(Up),
+
+    /// Remove the deployment (the Postgres volume stays unless --purge).
+    ///
+    /// Example: cargo xtask down
+    Down(Down),
+
+    /// Show the cluster, images, release, pods and URL. Read-only.
+    ///
+    /// Examples: cargo xtask status | cargo xtask status --json
+    Status(Status),
+
+    /// Run the project's whole test suite (`cargo test --workspace --locked`).
+    ///
+    /// First reports which test tiers have their dependency (PostgreSQL, Docker, Chromium,
+    /// helm 3 and 4, kubernetes-validate). Outside CI a missing one is a loud warning and its tests
+    /// skip; with CI=true it is an error. Arguments after `--` go to `cargo test`.
+    ///
+    /// Examples: cargo xtask test | cargo xtask test -- -p todo-backend
+    Test(Test),
+
+    /// Print a shell completion script to stdout.
+    ///
+    /// Example: cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask
+    Completions(Completions),
+
+    /// Run backend and frontend as local processes on SQLite, without Docker or a cluster.
+    ///
+    /// Example: cargo xtask local
+    Local(Local),
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {}
+
+#[derive(Debug, Args)]
+pub struct Setup {}
+
+/// How images reach the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// docker-env when the cluster's runtime is Docker, else image-load.
+    Auto,
+    /// Build against minikube's Docker daemon (`minikube docker-env`).
+    DockerEnv,
+    /// Build with the local daemon, then `minikube image load`.
+    ImageLoad,
+}
+
+#[derive(Debug, Args)]
+pub struct Build {
+    /// Build into the local Docker daemon only; no cluster needed.
+    #[arg(long)]
+    pub no_cluster: bool,
+
+    /// How images reach the cluster (overrides XTASK_BUILD_STRATEGY and `build.strategy`).
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
+
+    /// Build only these images (by their key in pipeline.toml, e.g. backend).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+
+    /// Ask Docker's AI assistant (`docker ai`) to review the Dockerfile and store its answer.
+    #[arg(long)]
+    pub review: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Deploy {
+    /// Deploy with the Helm chart (stage 4) instead of the raw manifests (stage 3).
+    #[arg(long)]
+    pub helm: bool,
+
+    /// kubectl context to deploy to (default: the minikube profile's).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Image registry prefix for a real cluster (images are then pushed, not loaded).
+    #[arg(long, value_name = "HOST/PATH")]
+    pub registry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Aiops {
+    /// Fail when an AI tool is unavailable (default: report and go on).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Install kagent and an Agent that manages todos through the app's MCP tools.
+    #[arg(long)]
+    pub install_kagent: bool,
+
+    /// Folder for the transcripts.
+    #[arg(long, value_name = "DIR", default_value = "docs/aiops")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct Verify {
+    /// Only the checks that need no cluster (chart lint and render, manifests, generated docs).
+    #[arg(long = "static")]
+    pub static_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Docs {
+    /// Fail when a generated file is stale instead of rewriting it.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Up {
+    /// Deploy with the raw manifests instead of the Helm chart.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Down {
+    /// Also delete the Postgres volume.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Status {}
+
+#[derive(Debug, Args)]
+pub struct Test {
+    /// Do not start a local PostgreSQL server when TEST_DATABASE_URL is unset.
+    #[arg(long)]
+    pub no_postgres: bool,
+
+    /// Extra arguments for `cargo test` (after `--`).
+    #[arg(last = true, value_name = "CARGO_TEST_ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell to print the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct Local {
+    /// Backend port.
+    #[arg(long, default_value_t = 8000)]
+    pub backend_port: u16,
+
+    /// Frontend port.
+    #[arg(long, default_value_t = 3000)]
+    pub frontend_port: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Xtask::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_has_an_example() {
+        for sub in Xtask::command().get_subcommands() {
+            let long = sub
+                .get_long_about()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            assert!(
+                long.contains("Example"),
+                "`{}` help has no example",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let x = Xtask::try_parse_from(["xtask", "build", "--dry-run", "--json", "-vv"])
+            .expect("parses");
+        assert!(x.global.dry_run && x.global.json);
+        assert_eq!(x.global.verbose, 2);
+    }
+
+    #[test]
+    fn test_passes_extra_args_through() {
+        let x = Xtask::try_parse_from(["xtask", "test", "--", "-p", "xtask", "--nocapture"])
+            .expect("parses");
+        match x.cmd {
+            Cmd::Test(t) => assert_eq!(t.args, ["-p", "xtask", "--nocapture"]),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

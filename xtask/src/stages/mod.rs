@@ -1,0 +1,117 @@
+//! The stages. Each one is a file implementing [`Stage`]; [`drive`] runs the common shape:
+//!
+//! ```text
+//! preflight -> observe -> plan -> act -> gate
+//! ```
+//!
+//! preflight checks the tools, observe makes read-only calls, plan compares what is with what
+//! should be (under `--dry-run` the plan is printed and nothing else happens), act makes only the
+//! planned mutating calls, and the gates check the outcome. Everything lands in a [`Report`].
+//!
+//! A new stage: add `stages/<name>.rs` with a struct implementing [`Stage`], a `pub fn run(cx,
+//! flags) -> Result<i32>` that calls [`execute`], and one line in `main.rs`'s dispatch.
+
+pub mod build;
+pub mod doctor;
+pub mod report;
+pub mod setup;
+pub mod status;
+
+use std::fmt::Display;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+pub use report::{GateResult, Report};
+
+use crate::ctx::Ctx;
+use crate::error::failure;
+use crate::ui::Tone;
+
+/// One stage of the pipeline.
+pub trait Stage {
+    /// What observe learned; kept in the report.
+    type Observed: Serialize;
+    /// One planned mutating action.
+    type Step: Display;
+
+    fn name(&self) -> &'static str;
+
+    /// Are the tools this stage needs present, new enough and their daemons reachable?
+    fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()>;
+
+    /// Read-only calls: what is there now?
+    fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Self::Observed>;
+
+    /// What must change to reach the desired state (empty: nothing).
+    fn plan(&mut self, cx: &Ctx, observed: &Self::Observed) -> Result<Vec<Self::Step>>;
+
+    /// Makes one planned change.
+    fn act(&mut self, cx: &Ctx, step: &Self::Step) -> Result<()>;
+
+    /// Checks the outcome, adding one gate result per check to the report.
+    fn gates(&mut self, cx: &Ctx, observed: &Self::Observed, report: &mut Report) -> Result<()>;
+}
+
+/// Runs a stage through its five steps and returns the report.
+pub fn drive<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<Report> {
+    let started = Instant::now();
+    let mut report = Report::new(stage.name(), cx.runner.dry_run());
+    let name = stage.name();
+    cx.ui.step(&format!("{name}: preflight"), || {
+        stage.preflight(cx, &mut report)
+    })?;
+    let observed = cx.ui.step(&format!("{name}: observe"), || {
+        stage.observe(cx, &mut report)
+    })?;
+    report.observed = serde_json::to_value(&observed)?;
+    let plan = stage.plan(cx, &observed)?;
+    report.plan = plan.iter().map(|s| s.to_string()).collect();
+    if cx.runner.dry_run() {
+        report.duration = started.elapsed();
+        return Ok(report);
+    }
+    if plan.is_empty() {
+        cx.ui
+            .status("Fresh", &format!("{name}: nothing to change"), Tone::Good);
+    }
+    for step in &plan {
+        let label = step.to_string();
+        let t = Instant::now();
+        cx.ui.step(&label, || stage.act(cx, step))?;
+        report.done(label, t.elapsed());
+    }
+    stage.gates(cx, &observed, &mut report)?;
+    report.duration = started.elapsed();
+    Ok(report)
+}
+
+/// Runs a stage, prints its report (a table, or JSON with `--json`) and returns the exit code:
+/// 0 when every gate passed, 1 otherwise.
+pub fn execute<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<i32> {
+    match drive(cx, stage) {
+        Ok(mut report) => {
+            report.commands = cx.runner.records();
+            report.print(cx)?;
+            Ok(if report.ok() { 0 } else { 1 })
+        }
+        Err(err) => {
+            if cx.global.json {
+                let mut report = Report::new(stage.name(), cx.runner.dry_run());
+                report.error = Some(cx.runner.redact(&crate::error::render(&err)));
+                report.commands = cx.runner.records();
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The answer of a subcommand that is declared but not built yet.
+pub fn not_yet(name: &str) -> Result<i32> {
+    Err(failure(
+        format!("`cargo xtask {name}` is not available in this version yet"),
+        "see `cargo xtask --help` for the stages that are",
+    ))
+}

@@ -1,0 +1,10 @@
+//! `setup` (being written).
+
+use anyhow::Result;
+
+use crate::ctx::Ctx;
+use crate::flags;
+
+pub fn run(_cx: &Ctx, _f: &flags::Setup) -> Result<i32> {
+    super::not_yet("setup")
+}

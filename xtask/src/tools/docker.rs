@@ -1,0 +1,295 @@
+//! `docker`: version and daemon check, image inspection, builds.
+//!
+//! A [`Docker`] value carries the environment of the daemon it talks to: empty for the local
+//! daemon, or the variables parsed from `minikube docker-env` for minikube's daemon. That
+//! environment is set on the child process only.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{Version, parse_json};
+use crate::error::failure;
+use crate::run::{Call, Output, Runner};
+
+/// Oldest Docker CLI/engine supported (`--format json` templates, BuildKit; Debian 12 ships 20.10).
+pub const MIN: Version = Version::new(20, 10, 0);
+
+pub const INSTALL_HINT: &str =
+    "install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop";
+
+/// Which daemon a [`Docker`] talks to.
+#[derive(Debug, Clone, Default)]
+pub struct Docker {
+    env: Vec<(String, String)>,
+    /// A short name for messages: `local` or the minikube profile.
+    pub daemon: String,
+}
+
+/// What `docker version` says about the client and the daemon.
+#[derive(Debug, Clone, Serialize)]
+pub struct DockerVersion {
+    pub client: Option<Version>,
+    pub server: Option<Version>,
+    /// Why the daemon is unreachable (stderr), when it is.
+    pub daemon_error: Option<String>,
+}
+
+/// The fields of `docker image inspect` the gates need.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInspect {
+    pub id: String,
+    #[serde(default)]
+    pub repo_tags: Vec<String>,
+    pub size: u64,
+    #[serde(default)]
+    pub config: ImageConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+impl ImageInspect {
+    /// True when the image's user is set and is neither root's name nor uid 0.
+    pub fn runs_as_non_root(&self) -> bool {
+        let user = self.config.user.split(':').next().unwrap_or("").trim();
+        !(user.is_empty() || user == "root" || user == "0")
+    }
+}
+
+/// One `docker build`.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    /// `name:tag`.
+    pub image: String,
+    pub dockerfile: PathBuf,
+    pub target: String,
+    pub context: PathBuf,
+    pub build_args: Vec<(String, String)>,
+    pub labels: Vec<(String, String)>,
+    pub timeout: Duration,
+}
+
+impl Docker {
+    /// The local daemon (whatever DOCKER_HOST the user's shell has).
+    pub fn local() -> Docker {
+        Docker {
+            env: Vec::new(),
+            daemon: "local".into(),
+        }
+    }
+
+    /// A daemon reached through the given environment (from `minikube docker-env`).
+    pub fn with_env(daemon: impl Into<String>, env: Vec<(String, String)>) -> Docker {
+        Docker {
+            env,
+            daemon: daemon.into(),
+        }
+    }
+
+    fn call(&self) -> Call {
+        self.env
+            .iter()
+            .fold(Call::new("docker"), |c, (k, v)| c.env(k, v))
+    }
+
+    pub fn version(&self, r: &Runner) -> Result<DockerVersion> {
+        let call = self
+            .call()
+            .args(["version", "--format", "{{json .}}"])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(20));
+        let out = r.run(&call)?;
+        parse_version(&out)
+    }
+
+    /// The image as the daemon knows it, or `None` when it has no such image.
+    pub fn inspect_image(&self, r: &Runner, image: &str) -> Result<Option<ImageInspect>> {
+        let call = self
+            .call()
+            .args(["image", "inspect", image, "--format", "{{json .}}"])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30));
+        let out = r.run(&call)?;
+        parse_inspect(image, &out)
+    }
+
+    /// Builds one image; progress (BuildKit writes it to stderr) is captured for the error.
+    pub fn build(&self, r: &Runner, spec: &BuildSpec) -> Result<Output> {
+        let mut call = self
+            .call()
+            .args([
+                "build",
+                "--tag",
+                &spec.image,
+                "--target",
+                &spec.target,
+                "--file",
+            ])
+            .arg(spec.dockerfile.display().to_string());
+        for (k, v) in &spec.build_args {
+            call = call.args(["--build-arg".to_string(), format!("{k}={v}")]);
+        }
+        for (k, v) in &spec.labels {
+            call = call.args(["--label".to_string(), format!("{k}={v}")]);
+        }
+        let call = call
+            .arg(spec.context.display().to_string())
+            .mutating()
+            .timeout(spec.timeout)
+            .hint(format!(
+                "fix the error above in {} (target `{}`), then run `cargo xtask build` again; \
+                 `-vv` shows the whole build log",
+                spec.dockerfile.display(),
+                spec.target
+            ));
+        r.run(&call)
+    }
+}
+
+/// Reads `docker version --format '{{json .}}'`: `Server` is null when the daemon is down.
+pub fn parse_version(out: &Output) -> Result<DockerVersion> {
+    #[derive(Deserialize)]
+    struct Part {
+        #[serde(rename = "Version")]
+        version: String,
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(rename = "Client")]
+        client: Option<Part>,
+        #[serde(rename = "Server")]
+        server: Option<Part>,
+    }
+    let raw: Raw = parse_json("docker version", &out.stdout)?;
+    let server = raw.server.and_then(|s| Version::find(&s.version));
+    let daemon_error = server.is_none().then(|| {
+        let e = out.stderr.trim();
+        if e.is_empty() {
+            "the Docker daemon did not answer".to_string()
+        } else {
+            e.lines().last().unwrap_or(e).to_string()
+        }
+    });
+    Ok(DockerVersion {
+        client: raw.client.and_then(|c| Version::find(&c.version)),
+        server,
+        daemon_error,
+    })
+}
+
+/// Reads `docker image inspect NAME --format '{{json .}}'`; a missing image is `None`.
+pub fn parse_inspect(image: &str, out: &Output) -> Result<Option<ImageInspect>> {
+    if out.code != 0 {
+        if out.stderr.contains("No such image") || out.stderr.contains("No such object") {
+            return Ok(None);
+        }
+        return Err(failure(
+            format!(
+                "`docker image inspect {image}` failed with exit code {}: {}",
+                out.code,
+                out.stderr.trim()
+            ),
+            "check that the Docker daemon runs: `docker info`",
+        ));
+    }
+    let first = out
+        .stdout
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    parse_json("docker image inspect", first).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(code: i32, stdout: &str, stderr: &str) -> Output {
+        Output {
+            code,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            ..Output::default()
+        }
+    }
+
+    #[test]
+    fn version_with_daemon_down() {
+        let v = parse_version(&out(
+            1,
+            r#"{"Client":{"Platform":{"Name":"Docker Engine - Community"},"Version":"28.3.0","ApiVersion":"1.51","DefaultAPIVersion":"1.51","GitCommit":"38b7060","GoVersion":"go1.24.4","Os":"linux","Arch":"amd64","BuildTime":"...","Context":"default"},"Server":null}"#,
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+        ))
+        .expect("parses");
+        assert_eq!(v.client, Some(Version::new(28, 3, 0)));
+        assert_eq!(v.server, None);
+        assert!(v.daemon_error.expect("error").contains("Cannot connect"));
+    }
+
+    #[test]
+    fn version_with_daemon_up() {
+        let v = parse_version(&out(
+            0,
+            r#"{"Client":{"Version":"28.3.0","ApiVersion":"1.51"},"Server":{"Platform":{"Name":"Docker Engine - Community"},"Components":[],"Version":"28.3.0","ApiVersion":"1.51","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64"}}"#,
+            "",
+        ))
+        .expect("parses");
+        assert_eq!(v.server, Some(Version::new(28, 3, 0)));
+        assert!(v.daemon_error.is_none());
+    }
+
+    #[test]
+    fn inspect_reads_user_size_and_labels() {
+        let i = parse_inspect(
+            "myapp:dev",
+            &out(
+                0,
+                r#"{"Id":"sha256:8d4a","RepoTags":["myapp:dev"],"RepoDigests":[],"Created":"2025-01-01T00:00:00Z","Size":123456789,"Config":{"User":"10001","Labels":{"org.opencontainers.image.source":"x"},"Env":[],"Cmd":[]},"Architecture":"amd64","Os":"linux"}"#,
+                "",
+            ),
+        )
+        .expect("parses")
+        .expect("present");
+        assert_eq!(i.size, 123_456_789);
+        assert!(i.runs_as_non_root());
+    }
+
+    #[test]
+    fn inspect_root_and_unset_users_are_root() {
+        for user in ["", "root", "0", "0:0"] {
+            let json = format!(
+                r#"{{"Id":"sha256:1","Size":1,"Config":{{"User":"{user}","Labels":null}}}}"#
+            );
+            let i = parse_inspect("x", &out(0, &json, ""))
+                .expect("parses")
+                .expect("present");
+            assert!(!i.runs_as_non_root(), "{user:?}");
+        }
+    }
+
+    #[test]
+    fn missing_image_in_both_client_wordings() {
+        for err in [
+            "Error: No such image: myapp:dev\n",
+            "Error response from daemon: No such image: myapp:latest\n",
+        ] {
+            assert!(
+                parse_inspect("myapp:dev", &out(1, "", err))
+                    .expect("ok")
+                    .is_none()
+            );
+        }
+        assert!(parse_inspect("x", &out(1, "", "Cannot connect to the Docker daemon")).is_err());
+    }
+}

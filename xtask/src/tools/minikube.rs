@@ -1,0 +1,436 @@
+//! `minikube`: profile status and configuration, start, addons, docker-env, image load/list.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use super::{Version, parse_json};
+use crate::run::{Call, Runner};
+
+/// Oldest minikube with `image load`, JSON profile lists and Kubernetes 1.28+.
+pub const MIN: Version = Version::new(1, 32, 0);
+
+pub const INSTALL_HINT: &str = "install minikube 1.32+ (https://minikube.sigs.k8s.io/docs/start/)";
+
+/// minikube's exit code for a profile that does not exist (`GUEST_NOT_FOUND`).
+pub const EXIT_GUEST_NOT_FOUND: i32 = 85;
+
+fn minikube(profile: &str) -> Call {
+    Call::new("minikube").args(["--profile", profile])
+}
+
+pub fn version(r: &Runner) -> Result<Version> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        minikube_version: String,
+    }
+    let out = r.run(
+        &Call::new("minikube")
+            .args(["version", "--output=json"])
+            .timeout(Duration::from_secs(20)),
+    )?;
+    let raw: Raw = parse_json("minikube version --output=json", &out.stdout)?;
+    Version::find(&raw.minikube_version)
+        .ok_or_else(|| anyhow::anyhow!("minikube reported no version: {:?}", raw.minikube_version))
+}
+
+/// One node's line of `minikube status -o json`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeStatus {
+    pub name: String,
+    pub host: String,
+    pub kubelet: String,
+    #[serde(rename = "APIServer")]
+    pub api_server: String,
+    pub kubeconfig: String,
+}
+
+/// What `minikube status` says about a profile.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ProfileState {
+    /// No such profile (exit 85).
+    Absent,
+    /// The profile exists but its machine is stopped or gone.
+    Stopped { host: String },
+    /// Host, kubelet and API server run and the kubeconfig is configured.
+    Running,
+    /// The host runs but something else does not (paused, misconfigured, starting).
+    Degraded { status: NodeStatus },
+}
+
+pub fn status(r: &Runner, profile: &str) -> Result<ProfileState> {
+    let out = r.run(
+        &minikube(profile)
+            .args(["status", "--output", "json"])
+            .ok_codes(&[0, 1, 2, 3, 4, 5, 6, 7, EXIT_GUEST_NOT_FOUND])
+            .timeout(Duration::from_secs(60)),
+    )?;
+    parse_status(out.code, &out.stdout)
+}
+
+pub fn parse_status(code: i32, stdout: &str) -> Result<ProfileState> {
+    if code == EXIT_GUEST_NOT_FOUND {
+        return Ok(ProfileState::Absent);
+    }
+    // One node prints an object, several print an array; the first is the control plane.
+    let text = stdout.trim();
+    let first: NodeStatus = if text.starts_with('[') {
+        let all: Vec<NodeStatus> = parse_json("minikube status -o json", text)?;
+        all.into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("`minikube status` listed no nodes"))?
+    } else {
+        parse_json("minikube status -o json", text)?
+    };
+    Ok(match first.host.as_str() {
+        "Running" => {
+            let fine = first.kubelet == "Running"
+                && first.api_server == "Running"
+                && first.kubeconfig == "Configured";
+            if fine {
+                ProfileState::Running
+            } else {
+                ProfileState::Degraded { status: first }
+            }
+        }
+        _ => ProfileState::Stopped { host: first.host },
+    })
+}
+
+/// The configuration minikube keeps for a profile (`minikube profile list -o json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileConfig {
+    pub name: String,
+    pub status: String,
+    pub driver: String,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    pub kubernetes_version: String,
+    pub runtime: String,
+}
+
+/// The profile's configuration, or `None` when it is not listed.
+pub fn profile_config(r: &Runner, profile: &str) -> Result<Option<ProfileConfig>> {
+    let out = r.run(
+        &Call::new("minikube")
+            .args(["profile", "list", "--output", "json"])
+            .ok_codes(&[0, 14, 80, EXIT_GUEST_NOT_FOUND])
+            .timeout(Duration::from_secs(60)),
+    )?;
+    if out.code != 0 {
+        return Ok(None);
+    }
+    parse_profile_list(&out.stdout, profile)
+}
+
+pub fn parse_profile_list(text: &str, profile: &str) -> Result<Option<ProfileConfig>> {
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "PascalCase")]
+    struct K8s {
+        #[serde(default)]
+        kubernetes_version: String,
+        #[serde(default)]
+        container_runtime: String,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "PascalCase")]
+    struct Config {
+        #[serde(default)]
+        driver: String,
+        #[serde(default, rename = "CPUs")]
+        cpus: u32,
+        #[serde(default)]
+        memory: u64,
+        #[serde(default)]
+        kubernetes_config: K8s,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Entry {
+        name: String,
+        #[serde(default)]
+        status: String,
+        #[serde(default)]
+        config: Option<Config>,
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        valid: Vec<Entry>,
+    }
+    let raw: Raw = parse_json("minikube profile list -o json", text)?;
+    Ok(raw.valid.into_iter().find(|e| e.name == profile).map(|e| {
+        let c = e.config.unwrap_or_default();
+        ProfileConfig {
+            name: e.name,
+            status: e.status,
+            driver: c.driver,
+            cpus: c.cpus,
+            memory_mb: c.memory,
+            kubernetes_version: c.kubernetes_config.kubernetes_version,
+            runtime: c.kubernetes_config.container_runtime,
+        }
+    }))
+}
+
+/// How to start a profile.
+#[derive(Debug, Clone)]
+pub struct StartSpec {
+    pub driver: String,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    pub kubernetes_version: String,
+    pub container_runtime: String,
+    pub timeout: Duration,
+}
+
+impl StartSpec {
+    /// The arguments after `minikube --profile P start`.
+    pub fn args(&self) -> Vec<String> {
+        let mut a = vec![
+            format!("--driver={}", self.driver),
+            format!("--cpus={}", self.cpus),
+            format!("--memory={}", self.memory_mb),
+            format!("--kubernetes-version={}", self.kubernetes_version),
+        ];
+        if !self.container_runtime.is_empty() {
+            a.push(format!("--container-runtime={}", self.container_runtime));
+        }
+        a
+    }
+}
+
+pub fn start(r: &Runner, profile: &str, spec: &StartSpec) -> Result<()> {
+    r.run(
+        &minikube(profile)
+            .arg("start")
+            .args(spec.args())
+            .mutating()
+            .timeout(spec.timeout)
+            .hint(format!(
+                "see `minikube logs -p {profile}`; `cargo xtask doctor` checks the driver and resources; \
+                 `minikube delete -p {profile}` starts over"
+            )),
+    )?;
+    Ok(())
+}
+
+/// Addon name → enabled.
+pub fn addons(r: &Runner, profile: &str) -> Result<BTreeMap<String, bool>> {
+    let out = r.run(
+        &minikube(profile)
+            .args(["addons", "list", "--output", "json"])
+            .timeout(Duration::from_secs(60)),
+    )?;
+    parse_addons(&out.stdout)
+}
+
+pub fn parse_addons(text: &str) -> Result<BTreeMap<String, bool>> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Addon {
+        status: String,
+    }
+    let raw: BTreeMap<String, Addon> = parse_json("minikube addons list -o json", text)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| (k, v.status == "enabled"))
+        .collect())
+}
+
+pub fn enable_addon(r: &Runner, profile: &str, addon: &str) -> Result<()> {
+    r.run(
+        &minikube(profile)
+            .args(["addons", "enable", addon])
+            .mutating()
+            .timeout(Duration::from_secs(600))
+            .hint(format!(
+                "check the addon name with `minikube addons list -p {profile}`"
+            )),
+    )?;
+    Ok(())
+}
+
+/// The variables that point docker at the profile's daemon (`minikube docker-env`).
+pub fn docker_env(r: &Runner, profile: &str) -> Result<Vec<(String, String)>> {
+    let out = r.run(
+        &minikube(profile)
+            .args(["docker-env", "--shell", "bash"])
+            .timeout(Duration::from_secs(60))
+            .hint("docker-env needs the docker container runtime and a single node; set `build.strategy = \"image-load\"`"),
+    )?;
+    Ok(parse_docker_env(&out.stdout))
+}
+
+/// Reads `export KEY="VALUE"` lines; comments and other lines are skipped.
+pub fn parse_docker_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim().trim_end_matches(';');
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            (k.trim().to_string(), v.to_string())
+        })
+        .collect()
+}
+
+pub fn image_load(r: &Runner, profile: &str, image: &str) -> Result<()> {
+    r.run(
+        &minikube(profile)
+            .args(["image", "load", image])
+            .mutating()
+            .timeout(Duration::from_secs(900))
+            .hint(format!(
+                "check that `{image}` exists locally (`docker image inspect {image}`) and the profile runs"
+            )),
+    )?;
+    Ok(())
+}
+
+/// One image in the cluster's runtime (`minikube image ls --format json`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterImage {
+    pub id: String,
+    #[serde(default)]
+    pub repo_tags: Vec<String>,
+    /// Bytes, as a decimal string.
+    pub size: String,
+}
+
+impl ClusterImage {
+    /// True when one of the tags names `image` (`docker.io/library/` prefixes are ignored).
+    pub fn has_tag(&self, image: &str) -> bool {
+        self.repo_tags
+            .iter()
+            .any(|t| normalise(t) == normalise(image))
+    }
+
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.size.parse().ok()
+    }
+}
+
+fn normalise(tag: &str) -> &str {
+    tag.strip_prefix("docker.io/library/")
+        .or_else(|| tag.strip_prefix("docker.io/"))
+        .unwrap_or(tag)
+}
+
+pub fn images(r: &Runner, profile: &str) -> Result<Vec<ClusterImage>> {
+    let out = r.run(
+        &minikube(profile)
+            .args(["image", "ls", "--format", "json"])
+            .timeout(Duration::from_secs(120)),
+    )?;
+    parse_json("minikube image ls --format json", &out.stdout)
+}
+
+pub fn ip(r: &Runner, profile: &str) -> Result<String> {
+    let out = r.run(&minikube(profile).arg("ip").timeout(Duration::from_secs(30)))?;
+    Ok(out.stdout.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_running_stopped_absent() {
+        let running = r#"{"Name":"minikube","Host":"Running","Kubelet":"Running","APIServer":"Running","Kubeconfig":"Configured","Worker":false}"#;
+        assert_eq!(parse_status(0, running).expect("ok"), ProfileState::Running);
+        let stopped = r#"{"Name":"minikube","Host":"Stopped","Kubelet":"Stopped","APIServer":"Stopped","Kubeconfig":"Stopped","Worker":false}"#;
+        assert_eq!(
+            parse_status(7, stopped).expect("ok"),
+            ProfileState::Stopped {
+                host: "Stopped".into()
+            }
+        );
+        let absent = "{\"data\":{\"message\":\"Profile \\\"nope\\\" not found.\"},\"datacontenttype\":\"application/json\",\"id\":\"1\",\"source\":\"https://minikube.sigs.k8s.io/\",\"specversion\":\"1.0\",\"type\":\"io.k8s.sigs.minikube.info\"}\n";
+        assert_eq!(parse_status(85, absent).expect("ok"), ProfileState::Absent);
+        let paused = r#"{"Name":"minikube","Host":"Running","Kubelet":"Running","APIServer":"Paused","Kubeconfig":"Configured","Worker":false}"#;
+        assert!(matches!(
+            parse_status(2, paused).expect("ok"),
+            ProfileState::Degraded { .. }
+        ));
+        let multi = format!("[{running},{running}]");
+        assert_eq!(parse_status(0, &multi).expect("ok"), ProfileState::Running);
+    }
+
+    #[test]
+    fn profile_list_runtime() {
+        let text = r#"{"invalid":[],"valid":[{"Name":"minikube","Status":"OK","Config":{"Name":"minikube","Memory":4096,"CPUs":2,"Driver":"docker","KubernetesConfig":{"KubernetesVersion":"v1.36.2","ClusterName":"minikube","ContainerRuntime":"docker"},"Nodes":[{"Name":"","IP":"192.168.49.2","Port":8443,"KubernetesVersion":"v1.36.2","ContainerRuntime":"docker","ControlPlane":true,"Worker":true}],"Addons":{"metrics-server":true}},"Active":true,"ActiveKubeContext":true}]}"#;
+        let p = parse_profile_list(text, "minikube")
+            .expect("ok")
+            .expect("listed");
+        assert_eq!(p.runtime, "docker");
+        assert_eq!((p.cpus, p.memory_mb), (2, 4096));
+        assert!(parse_profile_list(text, "other").expect("ok").is_none());
+        assert!(
+            parse_profile_list(r#"{"invalid":[],"valid":[]}"#, "minikube")
+                .expect("ok")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn addons_enabled_map() {
+        let a = parse_addons(r#"{"ingress":{"Profile":"minikube","Status":"disabled"},"metrics-server":{"Profile":"minikube","Status":"enabled","Maintainer":"Kubernetes"}}"#).expect("ok");
+        assert_eq!(a.get("ingress"), Some(&false));
+        assert_eq!(a.get("metrics-server"), Some(&true));
+    }
+
+    #[test]
+    fn docker_env_exports() {
+        let env = parse_docker_env(
+            "export DOCKER_TLS_VERIFY=\"1\"\nexport DOCKER_HOST=\"tcp://127.0.0.1:32842\"\nexport DOCKER_CERT_PATH=\"/home/u/.minikube/certs\"\nexport MINIKUBE_ACTIVE_DOCKERD=\"minikube\"\n\n# To point your shell to minikube's docker-daemon, run:\n# eval $(minikube -p minikube docker-env)\n",
+        );
+        assert_eq!(env.len(), 4);
+        assert_eq!(
+            env[1],
+            ("DOCKER_HOST".into(), "tcp://127.0.0.1:32842".into())
+        );
+    }
+
+    #[test]
+    fn image_tags_match_with_or_without_docker_io() {
+        let imgs: Vec<ClusterImage> = parse_json(
+            "minikube image ls",
+            r#"[{"id":"8d4a","repoDigests":[],"repoTags":["docker.io/library/todo-backend:abc"],"size":"123456789"}]"#,
+        )
+        .expect("ok");
+        assert!(imgs[0].has_tag("todo-backend:abc"));
+        assert!(!imgs[0].has_tag("todo-backend:def"));
+        assert_eq!(imgs[0].size_bytes(), Some(123_456_789));
+    }
+
+    #[test]
+    fn start_arguments() {
+        let s = StartSpec {
+            driver: "docker".into(),
+            cpus: 2,
+            memory_mb: 4096,
+            kubernetes_version: "v1.33.0".into(),
+            container_runtime: String::new(),
+            timeout: Duration::from_secs(1),
+        };
+        assert_eq!(
+            s.args(),
+            [
+                "--driver=docker",
+                "--cpus=2",
+                "--memory=4096",
+                "--kubernetes-version=v1.33.0"
+            ]
+        );
+    }
+}
