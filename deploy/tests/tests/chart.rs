@@ -330,3 +330,6 @@ fn every_pod_runs_restricted() {
 
 #[path = "chart/consistency.rs"]
 mod consistency;
+
+#[path = "chart/features.rs"]
+mod features;

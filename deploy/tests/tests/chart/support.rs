@@ -157,12 +157,16 @@ pub fn parse(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `value["a"]["b"]…` by a slash-separated path; `Null` where something is missing.
+/// `value["a"]["b"][0]…` by a slash-separated path (a number indexes a sequence); `Null` where
+/// something is missing.
 pub fn at<'a>(value: &'a Value, path: &str) -> &'a Value {
     static NULL: Value = Value::Null;
     path.split('/')
         .filter(|k| !k.is_empty())
-        .try_fold(value, |v, k| v.get(k))
+        .try_fold(value, |v, k| match (v, k.parse::<usize>()) {
+            (Value::Sequence(s), Ok(i)) => s.get(i),
+            _ => v.get(k),
+        })
         .unwrap_or(&NULL)
 }
 

@@ -1,0 +1,379 @@
+//! The chart's features render as documented: helm test pods, network policy, database modes,
+//! the existing Secret, registry image references, the optional objects and the notes.
+
+use super::helms;
+use crate::support::*;
+use serde_norway::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn helm4() -> Option<std::path::PathBuf> {
+    helms().map(|h| h[0].1.clone())
+}
+
+fn objects(helm: &Path, values: Option<&str>, extra: &[&str]) -> Vec<Value> {
+    let file = values.map(|v| deploy_dir().join("helm/values").join(v));
+    parse(&render_ok(helm, file.as_deref(), extra))
+}
+
+fn of_kind<'a>(objects: &'a [Value], kind_: &str) -> Vec<&'a Value> {
+    objects.iter().filter(|o| kind(o) == kind_).collect()
+}
+
+/// The env entry of a container by name.
+fn env<'a>(container: &'a Value, name_: &str) -> &'a Value {
+    at(container, "env")
+        .as_sequence()
+        .and_then(|s| s.iter().find(|e| str_at(e, "name") == name_))
+        .unwrap_or_else(|| panic!("no env {name_}"))
+}
+
+fn container<'a>(objects: &'a [Value], deployment: &str) -> &'a Value {
+    containers(at(
+        find(objects, "Deployment", deployment),
+        "spec/template/spec",
+    ))[0]
+}
+
+#[test]
+fn helm_test_pods_run_the_app_images_own_healthcheck() {
+    let Some(helm) = helm4() else { return };
+    let objects = objects(&helm, None, &[]);
+    let tests = of_kind(&objects, "Pod");
+    let mut checks: Vec<(String, String)> = tests
+        .iter()
+        .map(|pod| {
+            assert_eq!(
+                key(at(pod, "metadata/annotations"), "helm.sh/hook").as_str(),
+                Some("test"),
+                "{}: a helm test hook",
+                name(pod)
+            );
+            assert_eq!(
+                key(at(pod, "metadata/labels"), "app.kubernetes.io/component").as_str(),
+                Some("test"),
+                "{}: the label the backend NetworkPolicy admits",
+                name(pod)
+            );
+            assert_eq!(str_at(pod, "spec/restartPolicy"), "Never");
+            let c = containers(at(pod, "spec"))[0];
+            let args: Vec<&str> = at(c, "args")
+                .as_sequence()
+                .map(|s| s.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(args.len(), 2, "{}: healthcheck URL", name(pod));
+            assert_eq!(
+                args[0],
+                "healthcheck",
+                "{}: the image's own subcommand",
+                name(pod)
+            );
+            assert!(at(c, "command").is_null(), "the image's entrypoint runs");
+            (str_at(c, "image").to_string(), args[1].to_string())
+        })
+        .collect();
+    checks.sort();
+    let backend = str_at(container(&objects, "todo-chatbot-backend"), "image").to_string();
+    let frontend = str_at(container(&objects, "todo-chatbot-frontend"), "image").to_string();
+    assert_eq!(
+        checks,
+        [
+            (
+                backend.clone(),
+                "http://todo-chatbot-backend:8000/health".to_string()
+            ),
+            (
+                backend,
+                "http://todo-chatbot-backend:8000/ready".to_string()
+            ),
+            (frontend, "http://todo-chatbot-frontend:80/".to_string()),
+        ]
+    );
+    let off = self::objects(&helm, None, &["--set", "tests.enabled=false"]);
+    assert!(of_kind(&off, "Pod").is_empty(), "tests.enabled=false");
+}
+
+/// The `matchLabels` of the pod selectors a policy rule admits.
+fn peers(rule: &Value, field: &str) -> Vec<Value> {
+    at(rule, field)
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .map(|p| at(p, "podSelector/matchLabels").clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn selector_of(objects: &[Value], kind_: &str, name_: &str) -> Value {
+    at(find(objects, kind_, name_), "spec/selector/matchLabels").clone()
+}
+
+#[test]
+fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
+    let Some(helm) = helm4() else { return };
+    let objects = objects(&helm, Some("internal-postgres.yaml"), &[]);
+    let frontend = selector_of(&objects, "Deployment", "todo-chatbot-frontend");
+    let backend = selector_of(&objects, "Deployment", "todo-chatbot-backend");
+    let database = selector_of(&objects, "StatefulSet", "todo-chatbot-postgres");
+    let test_pod = at(of_kind(&objects, "Pod")[0], "metadata/labels").clone();
+
+    let policy = find(&objects, "NetworkPolicy", "todo-chatbot-backend");
+    assert_eq!(at(policy, "spec/podSelector/matchLabels"), &backend);
+    let ingress = at(policy, "spec/ingress")
+        .as_sequence()
+        .expect("ingress rules");
+    assert_eq!(ingress.len(), 1, "one ingress rule");
+    let admitted = peers(&ingress[0], "from");
+    assert_eq!(
+        admitted.len(),
+        2,
+        "only the frontend and the test pods: {admitted:?}"
+    );
+    assert_eq!(admitted[0], frontend);
+    let test_selector = admitted[1].as_mapping().expect("a selector");
+    for (k, v) in test_selector {
+        assert_eq!(test_pod.get(k), Some(v), "the test pods carry {k:?}");
+    }
+    let egress = at(policy, "spec/egress")
+        .as_sequence()
+        .expect("egress rules");
+    let dns = egress
+        .iter()
+        .any(|r| at(r, "to").is_null() && at(r, "ports/0/port").as_u64() == Some(53));
+    assert!(dns, "the backend may resolve names");
+    assert!(
+        egress.iter().any(|r| peers(r, "to").contains(&database)),
+        "the backend may reach PostgreSQL"
+    );
+    assert!(
+        egress.iter().any(
+            |r| !at(r, "to/0/ipBlock").is_null() && at(r, "ports/0/port").as_u64() == Some(443)
+        ),
+        "the backend may reach the model API"
+    );
+
+    let policy = find(&objects, "NetworkPolicy", "todo-chatbot-postgres");
+    let ingress = at(policy, "spec/ingress")
+        .as_sequence()
+        .expect("ingress rules");
+    assert_eq!(
+        peers(&ingress[0], "from"),
+        [backend.clone()],
+        "only the backend reaches PostgreSQL"
+    );
+    assert!(
+        at(policy, "spec/egress").is_null(),
+        "PostgreSQL connects nowhere"
+    );
+
+    let policy = find(&objects, "NetworkPolicy", "todo-chatbot-frontend");
+    let egress = at(policy, "spec/egress")
+        .as_sequence()
+        .expect("egress rules");
+    assert!(egress.iter().any(|r| peers(r, "to") == [backend.clone()]));
+
+    let off = self::objects(&helm, None, &["--set", "networkPolicy.enabled=false"]);
+    assert!(of_kind(&off, "NetworkPolicy").is_empty());
+}
+
+#[test]
+fn database_modes_set_database_url_as_documented() {
+    let Some(helm) = helm4() else { return };
+    let sqlite = objects(&helm, None, &[]);
+    let backend = container(&sqlite, "todo-chatbot-backend");
+    assert_eq!(
+        str_at(env(backend, "DATABASE_URL"), "value"),
+        "sqlite:///data/todo.db"
+    );
+    assert!(of_kind(&sqlite, "StatefulSet").is_empty());
+
+    let internal = objects(&helm, Some("internal-postgres.yaml"), &[]);
+    let backend = container(&internal, "todo-chatbot-backend");
+    assert_eq!(
+        str_at(env(backend, "DATABASE_URL"), "value"),
+        "postgres://todo:$(POSTGRES_PASSWORD)@todo-chatbot-postgres:5432/todo"
+    );
+    let names: Vec<&str> = at(backend, "env")
+        .as_sequence()
+        .expect("env")
+        .iter()
+        .map(|e| str_at(e, "name"))
+        .collect();
+    let position = |n| names.iter().position(|x| *x == n).expect("listed");
+    assert!(
+        position("POSTGRES_PASSWORD") < position("DATABASE_URL"),
+        "$(POSTGRES_PASSWORD) expands only from an earlier variable"
+    );
+    let secret = find(&internal, "Secret", "todo-chatbot-secrets");
+    assert!(!at(secret, "data/POSTGRES_PASSWORD").is_null());
+    assert_eq!(
+        key(
+            at(secret, "metadata/annotations"),
+            "helm.sh/resource-policy"
+        )
+        .as_str(),
+        Some("keep"),
+        "the password outlives an uninstall, like the volume"
+    );
+
+    let external = objects(&helm, Some("external-db.yaml"), &[]);
+    let backend = container(&external, "todo-chatbot-backend");
+    assert_eq!(
+        at(env(backend, "DATABASE_URL"), "valueFrom/secretKeyRef/name").as_str(),
+        Some("todo-chatbot-env")
+    );
+}
+
+#[test]
+fn an_existing_secret_replaces_the_charts_own() {
+    let Some(helm) = helm4() else { return };
+    let objects = objects(
+        &helm,
+        None,
+        &[
+            "--set",
+            "secrets.existingSecret=my-env",
+            "--set",
+            "database.mode=internal",
+        ],
+    );
+    assert!(of_kind(&objects, "Secret").is_empty(), "no Secret rendered");
+    let mut refs = 0;
+    for obj in &objects {
+        let Some(spec) = pod_specs(obj) else { continue };
+        for c in containers(spec) {
+            for e in at(c, "env").as_sequence().into_iter().flatten() {
+                if let Some(n) = at(e, "valueFrom/secretKeyRef/name").as_str() {
+                    assert_eq!(n, "my-env", "{} {}", name(obj), str_at(e, "name"));
+                    refs += 1;
+                }
+            }
+        }
+        let annotations = at(obj, "spec/template/metadata/annotations");
+        assert!(
+            key(annotations, "checksum/secret").is_null(),
+            "{}",
+            name(obj)
+        );
+    }
+    assert!(refs >= 4, "backend and PostgreSQL read the existing Secret");
+}
+
+#[test]
+fn registry_and_tags_make_the_image_references() {
+    let Some(helm) = helm4() else { return };
+    let objects = objects(
+        &helm,
+        None,
+        &[
+            "--set",
+            "image.registry=registry.example.com/team",
+            "--set",
+            "image.pullPolicy=Always",
+            "--set-string",
+            "backend.image.tag=0123456",
+            "--set-string",
+            "frontend.image.tag=abcdef1",
+        ],
+    );
+    let mut seen = 0;
+    for obj in &objects {
+        let Some(spec) = pod_specs(obj) else { continue };
+        for c in containers(spec) {
+            let image = str_at(c, "image");
+            assert!(
+                image == "registry.example.com/team/todo-backend:0123456"
+                    || image == "registry.example.com/team/todo-frontend:abcdef1",
+                "{}: {image}",
+                name(obj)
+            );
+            assert_eq!(str_at(c, "imagePullPolicy"), "Always");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 5, "two Deployments and three test pods");
+}
+
+#[test]
+fn optional_objects_render_only_when_enabled() {
+    let Some(helm) = helm4() else { return };
+    let defaults = objects(&helm, None, &[]);
+    for k in [
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "StatefulSet",
+    ] {
+        assert!(of_kind(&defaults, k).is_empty(), "{k} in the defaults");
+    }
+    let all = objects(&helm, Some("ingress-hpa-pdb.yaml"), &[]);
+    let ingress = of_kind(&all, "Ingress");
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(
+        str_at(ingress[0], "spec/rules/0/http/paths/0/backend/service/name"),
+        "todo-chatbot-frontend"
+    );
+    let hpas = of_kind(&all, "HorizontalPodAutoscaler");
+    assert_eq!(hpas.len(), 2);
+    for hpa in hpas {
+        let target = str_at(hpa, "spec/scaleTargetRef/name");
+        let deployment = find(&all, "Deployment", target);
+        assert!(
+            at(deployment, "spec/replicas").is_null(),
+            "{target}: the autoscaler owns the replica count"
+        );
+    }
+    let pdbs = of_kind(&all, "PodDisruptionBudget");
+    assert_eq!(pdbs.len(), 2);
+    for pdb in pdbs {
+        let deployment = find(&all, "Deployment", name(pdb));
+        assert_eq!(
+            at(pdb, "spec/selector/matchLabels"),
+            at(deployment, "spec/selector/matchLabels")
+        );
+    }
+}
+
+#[test]
+fn notes_say_how_to_open_the_app() {
+    let Some(helm) = helm4() else { return };
+    // helm 3.17's install --dry-run needs a cluster; helm 4's --dry-run=client does not.
+    let notes = |extra: &[&str]| {
+        let out = run(Command::new(&helm)
+            .args(["install", RELEASE])
+            .arg(chart_dir())
+            .args(["--namespace", NAMESPACE, "--dry-run=client"])
+            .args(extra));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout
+            .split_once("NOTES:")
+            .map(|(_, n)| n.to_string())
+            .expect("NOTES printed")
+    };
+    let lb = notes(&[]);
+    assert!(
+        lb.contains("minikube service todo-chatbot-frontend -n todo-chatbot --url"),
+        "{lb}"
+    );
+    assert!(
+        lb.contains("helm test todo-chatbot -n todo-chatbot"),
+        "{lb}"
+    );
+    let cluster_ip = notes(&["--set", "frontend.service.type=ClusterIP"]);
+    assert!(
+        cluster_ip.contains("kubectl port-forward -n todo-chatbot service/todo-chatbot-frontend")
+    );
+    let ingress = notes(&[
+        "--set",
+        "ingress.enabled=true",
+        "--set",
+        "ingress.host=todo.test",
+    ]);
+    assert!(ingress.contains("http://todo.test/"), "{ingress}");
+}
