@@ -159,7 +159,7 @@ fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
         .expect("ingress rules");
     assert_eq!(
         peers(&ingress[0], "from"),
-        [backend.clone()],
+        std::slice::from_ref(&backend),
         "only the backend reaches PostgreSQL"
     );
     assert!(
@@ -171,7 +171,11 @@ fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
     let egress = at(policy, "spec/egress")
         .as_sequence()
         .expect("egress rules");
-    assert!(egress.iter().any(|r| peers(r, "to") == [backend.clone()]));
+    assert!(
+        egress
+            .iter()
+            .any(|r| peers(r, "to") == std::slice::from_ref(&backend))
+    );
 
     let off = self::objects(&helm, None, &["--set", "networkPolicy.enabled=false"]);
     assert!(of_kind(&off, "NetworkPolicy").is_empty());
