@@ -188,15 +188,20 @@ impl Config {
     pub fn parse(text: &str, file: &Path) -> Result<Config> {
         toml::from_str(text).map_err(|e| {
             let msg = e.message().to_string();
-            let place = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
+            let (place, key) = match e.span() {
+                Some(s) => {
+                    let at = s.start.min(text.len());
+                    let line = text[..at].matches('\n').count() + 1;
+                    (format!(" (line {line})"), key_at(text, at))
+                }
+                None => (String::new(), None),
+            };
+            let key = key.map(|k| format!("key `{k}`: ")).unwrap_or_default();
             usage(
-                format!("invalid configuration in {}{place}: {msg}", file.display()),
+                format!(
+                    "invalid configuration in {}{place}: {key}{msg}",
+                    file.display()
+                ),
                 "fix the key in the file; every key is described in docs/configuration.md",
             )
         })
@@ -302,6 +307,30 @@ impl Config {
     }
 }
 
+/// The dotted key written on the line holding byte `at` (`[table]` headers before it count).
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?.trim();
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    if line.starts_with('[') {
+        return Some(
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string(),
+        );
+    }
+    let key = line.split('=').next()?.trim().trim_matches('"');
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
+}
+
 /// Secret names the xtask knows; their values are redacted wherever they come from.
 pub const SECRET_NAMES: &[&str] = &["DATABASE_URL", "OPENAI_API_KEY", "AUTH_SECRET"];
 
@@ -387,7 +416,10 @@ mod tests {
         let err = Config::parse("[cluster]\ncpu = 2\n", Path::new("deploy/pipeline.toml"))
             .expect_err("rejected");
         let text = crate::error::render(&err);
-        assert!(text.contains("deploy/pipeline.toml (line 2)"), "{text}");
+        assert!(
+            text.contains("deploy/pipeline.toml (line 2): key `cluster.cpu`"),
+            "{text}"
+        );
         assert!(text.contains("cpu"), "{text}");
         assert!(text.contains("cpus"), "names what is allowed: {text}");
         assert_eq!(crate::error::exit_code(&err), 2);
@@ -399,9 +431,10 @@ mod tests {
             .expect_err("rejected");
         let text = crate::error::render(&err);
         assert!(
-            text.contains("p.toml (line 2)") && text.contains("integer"),
+            text.contains("p.toml (line 2): key `cluster.cpus`"),
             "{text}"
         );
+        assert!(text.contains("expected u32"), "{text}");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The context every task receives first: the shell rooted at the project, the global flags,
 //! the terminal and the runner.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+use crate::config::{Config, SECRET_NAMES, read_dotenv};
 use crate::flags::Global;
 use crate::run::Runner;
 use crate::ui::Ui;
@@ -25,13 +27,44 @@ impl Ctx {
         sh.change_dir(&root);
         let ui = Ui::new(global.verbose, global.quiet, global.no_color);
         let runner = Runner::new(global.dry_run, ui.clone());
-        Ok(Ctx {
+        let cx = Ctx {
             sh,
             root,
             global,
             ui,
             runner,
-        })
+        };
+        cx.register_secrets()?;
+        Ok(cx)
+    }
+
+    /// The pipeline configuration: flags over environment over file over defaults.
+    pub fn config(&self) -> Result<Config> {
+        let cfg = Config::load(&self.root, &self.global, &|k| std::env::var(k).ok())?;
+        self.ui.detail(&format!(
+            "config: profile `{}`, namespace `{}`, driver `{}`",
+            cfg.cluster.profile, cfg.deploy.namespace, cfg.cluster.driver
+        ));
+        Ok(cfg)
+    }
+
+    /// The secrets from `.env` (values are also registered for redaction).
+    pub fn secrets(&self) -> Result<BTreeMap<String, String>> {
+        read_dotenv(&self.root.join(".env"))
+    }
+
+    /// Makes every `.env` value and every known secret variable redacted and refused as an
+    /// argument from the start.
+    fn register_secrets(&self) -> Result<()> {
+        for v in self.secrets()?.values() {
+            self.runner.add_secret(v);
+        }
+        for name in SECRET_NAMES {
+            if let Ok(v) = std::env::var(name) {
+                self.runner.add_secret(&v);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod config;
 mod ctx;
+mod digest;
 mod error;
 mod flags;
 mod run;

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -32,7 +31,6 @@ pub struct Call {
     timeout: Duration,
     hint: Option<String>,
     ok_codes: Vec<i32>,
-    dir: Option<PathBuf>,
 }
 
 impl Call {
@@ -47,7 +45,6 @@ impl Call {
             timeout: Duration::from_secs(60),
             hint: None,
             ok_codes: vec![0],
-            dir: None,
         }
     }
 
@@ -100,15 +97,6 @@ impl Call {
         self
     }
 
-    pub fn dir(mut self, d: impl Into<PathBuf>) -> Call {
-        self.dir = Some(d.into());
-        self
-    }
-
-    pub fn is_mutating(&self) -> bool {
-        self.mutating
-    }
-
     /// The command line as a user would type it (not yet redacted).
     pub fn line(&self) -> String {
         let mut parts = vec![quote(&self.program)];
@@ -134,7 +122,6 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
-    pub duration: Duration,
     /// True when the call was skipped under `--dry-run`.
     pub skipped: bool,
 }
@@ -275,7 +262,7 @@ impl Runner {
                 self.ui.detail(&format!("  | {}", self.redact(l)));
             }
         }
-        Ok(Output { duration, ..out })
+        Ok(out)
     }
 
     fn spawn_and_wait(&self, call: &Call) -> io::Result<Option<Output>> {
@@ -291,16 +278,12 @@ impl Runner {
         for (k, v) in &call.env {
             expr = expr.env(k, v);
         }
-        if let Some(d) = &call.dir {
-            expr = expr.dir(d);
-        }
         let handle = expr.start()?;
         match handle.wait_timeout(call.timeout)? {
             Some(o) => Ok(Some(Output {
                 code: o.status.code().unwrap_or(-1),
                 stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
                 stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-                duration: Duration::ZERO,
                 skipped: false,
             })),
             None => {
@@ -439,7 +422,8 @@ mod tests {
         let r = runner(false);
         r.add_secret("topsecret");
         let call = Call::new("sh")
-            .args(["-c", "echo one >&2; echo topsecret >&2; exit 3"])
+            .args(["-c", "cat >&2; exit 3"])
+            .stdin("one\ntopsecret\n")
             .hint("do the thing");
         let err = r.run(&call).expect_err("fails");
         let text = crate::error::render(&err);

@@ -1,10 +1,574 @@
-//! `build` (being written).
+//! Stage 1, `build`: the backend and frontend images, tagged with a digest of their inputs, made
+//! visible to the cluster without a registry.
+//!
+//! Strategy (setting `build.strategy`, flag `--strategy`): `docker-env` builds against
+//! minikube's Docker daemon (its variables set on the docker child only); `image-load` builds
+//! with the local daemon and runs `minikube image load`; `auto` picks docker-env when the
+//! cluster's container runtime is Docker. `--no-cluster` builds into the local daemon only.
+//! Gates: each image present where the cluster looks, non-root, within its size budget.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Result;
+use serde::Serialize;
 
+use super::{GateResult, Report, Stage, execute};
+use crate::config::{Config, Image};
 use crate::ctx::Ctx;
-use crate::flags;
+use crate::digest;
+use crate::error::{failure, usage};
+use crate::flags::{self, Strategy};
+use crate::tools::docker::{BuildSpec, Docker};
+use crate::tools::minikube::{self, ProfileState};
+use crate::tools::{self, ai};
 
-pub fn run(_cx: &Ctx, _f: &flags::Build) -> Result<i32> {
-    super::not_yet("build")
+/// How long tags are: 12 hex digits of the SHA-256 (48 bits) like short Docker IDs.
+const TAG_LEN: usize = 12;
+
+const REVIEW_PROMPT: &str = "Review this Dockerfile (read from stdin) for security, image size and build caching. \
+List concrete problems with the line they are on and a fix. Answer in Markdown.";
+
+pub fn run(cx: &Ctx, f: &flags::Build) -> Result<i32> {
+    let config = cx.config()?;
+    let strategy = f.strategy.unwrap_or(config.build.strategy);
+    let images = select(&config, &f.images)?;
+    execute(
+        cx,
+        &mut BuildStage {
+            config,
+            images,
+            no_cluster: f.no_cluster,
+            review: f.review,
+            strategy,
+            docker: Docker::local(),
+        },
+    )
+}
+
+fn select(config: &Config, wanted: &[String]) -> Result<Vec<(String, Image)>> {
+    for w in wanted {
+        if !config.images.contains_key(w) {
+            return Err(usage(
+                format!("--image {w}: no such image in the configuration"),
+                format!(
+                    "use one of: {}",
+                    config.images.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(config
+        .images
+        .iter()
+        .filter(|(k, _)| wanted.is_empty() || wanted.contains(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
+}
+
+pub struct BuildStage {
+    config: Config,
+    images: Vec<(String, Image)>,
+    no_cluster: bool,
+    review: bool,
+    /// The setting; resolved to docker-env or image-load in preflight.
+    strategy: Strategy,
+    /// The daemon images are built with.
+    docker: Docker,
+}
+
+/// Where the images must end up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The local daemon only (`--no-cluster`).
+    Local,
+    /// Built inside minikube's Docker daemon.
+    DockerEnv,
+    /// Built locally, then `minikube image load`.
+    ImageLoad,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageState {
+    pub key: String,
+    /// `name:tag`.
+    pub image: String,
+    pub digest: String,
+    /// The daemon that builds has it.
+    pub built: bool,
+    /// The cluster's runtime has it (image-load only).
+    pub in_cluster: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    pub target: Target,
+    pub daemon: String,
+    pub images: Vec<ImageState>,
+    pub inputs: usize,
+    /// `docker ai` version, when `--review` asked for it and it is there.
+    pub gordon: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Build {
+        key: String,
+        image: String,
+        digest: String,
+    },
+    Load {
+        image: String,
+    },
+    Review {
+        gordon: String,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Build { key, image, .. } => write!(f, "build {image} (target {key})"),
+            Step::Load { image } => write!(f, "load {image} into minikube"),
+            Step::Review { .. } => write!(f, "ask docker ai to review the Dockerfile"),
+        }
+    }
+}
+
+/// The plan for the observed images (pure, unit-tested).
+pub fn plan(observed: &Observed) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for i in &observed.images {
+        if !i.built {
+            steps.push(Step::Build {
+                key: i.key.clone(),
+                image: i.image.clone(),
+                digest: i.digest.clone(),
+            });
+        }
+        if observed.target == Target::ImageLoad && i.in_cluster != Some(true) {
+            steps.push(Step::Load {
+                image: i.image.clone(),
+            });
+        }
+    }
+    if let Some(g) = &observed.gordon {
+        steps.push(Step::Review { gordon: g.clone() });
+    }
+    steps
+}
+
+impl BuildStage {
+    fn profile(&self) -> &str {
+        &self.config.cluster.profile
+    }
+
+    fn target(&self) -> Target {
+        if self.no_cluster {
+            Target::Local
+        } else if self.strategy == Strategy::DockerEnv {
+            Target::DockerEnv
+        } else {
+            Target::ImageLoad
+        }
+    }
+
+    fn dockerfile(&self, cx: &Ctx) -> PathBuf {
+        cx.root.join(&self.config.build.dockerfile)
+    }
+
+    fn spec(&self, cx: &Ctx, key: &str, image: &str, digest: &str) -> Result<BuildSpec> {
+        let img = self
+            .images
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, i)| i)
+            .ok_or_else(|| anyhow::anyhow!("no image `{key}`"))?;
+        Ok(BuildSpec {
+            image: image.to_string(),
+            dockerfile: self.dockerfile(cx),
+            target: img.target.clone(),
+            context: cx.root.join(&self.config.build.context),
+            build_args: self.config.build.args.clone().into_iter().collect(),
+            labels: vec![
+                ("org.opencontainers.image.title".into(), img.name.clone()),
+                ("io.todo-chatbot.inputs-digest".into(), digest.to_string()),
+            ],
+            timeout: Duration::from_secs(self.config.build.timeout_secs),
+        })
+    }
+
+    /// Is `image` where the cluster (or, with --no-cluster, the local daemon) looks?
+    fn present_for_cluster(&self, cx: &Ctx, image: &str) -> Result<bool> {
+        Ok(match self.target() {
+            Target::Local | Target::DockerEnv => {
+                self.docker.inspect_image(&cx.runner, image)?.is_some()
+            }
+            Target::ImageLoad => minikube::images(&cx.runner, self.profile())?
+                .iter()
+                .any(|i| i.has_tag(image)),
+        })
+    }
+}
+
+impl Stage for BuildStage {
+    type Observed = Observed;
+    type Step = Step;
+
+    fn name(&self) -> &'static str {
+        "build"
+    }
+
+    fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()> {
+        let r = &cx.runner;
+        if tools::find("docker").is_none() {
+            return Err(failure(
+                "`docker` was not found on PATH",
+                tools::docker::INSTALL_HINT,
+            ));
+        }
+        let dockerfile = self.dockerfile(cx);
+        if !dockerfile.is_file() {
+            return Err(usage(
+                format!("the Dockerfile {} does not exist", dockerfile.display()),
+                "set `build.dockerfile` in deploy/pipeline.toml",
+            ));
+        }
+        if !self.no_cluster {
+            if tools::find("minikube").is_none() {
+                return Err(failure(
+                    "`minikube` was not found on PATH",
+                    "install minikube, or build without a cluster: `cargo xtask build --no-cluster`",
+                ));
+            }
+            let profile = self.profile().to_string();
+            if minikube::status(r, &profile)? != ProfileState::Running {
+                return Err(failure(
+                    format!("the minikube profile `{profile}` is not running"),
+                    "run `cargo xtask setup` first, or `cargo xtask build --no-cluster`",
+                ));
+            }
+            let runtime = minikube::profile_config(r, &profile)?
+                .map(|c| c.runtime)
+                .unwrap_or_default();
+            let resolved = match (self.strategy, runtime.as_str()) {
+                (Strategy::Auto, "docker") => Strategy::DockerEnv,
+                (Strategy::Auto, _) => Strategy::ImageLoad,
+                (Strategy::DockerEnv, rt) if rt != "docker" => {
+                    return Err(usage(
+                        format!(
+                            "strategy docker-env needs the docker container runtime, but profile `{profile}` runs `{rt}`"
+                        ),
+                        "use `--strategy image-load` or `build.strategy = \"auto\"`",
+                    ));
+                }
+                (s, _) => s,
+            };
+            let why = match self.strategy {
+                Strategy::Auto => format!("auto: the cluster's container runtime is `{runtime}`"),
+                _ => "set in the configuration or by flag".to_string(),
+            };
+            self.strategy = resolved;
+            report.note(
+                cx,
+                format!(
+                    "images reach the cluster by {} ({why})",
+                    if resolved == Strategy::DockerEnv {
+                        "docker-env"
+                    } else {
+                        "image-load"
+                    }
+                ),
+            );
+            if resolved == Strategy::DockerEnv {
+                let env = minikube::docker_env(r, &profile)?;
+                cx.ui.detail(&format!(
+                    "docker-env: {}",
+                    env.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+                self.docker = Docker::with_env(format!("minikube ({profile})"), env);
+            }
+        }
+        let v = self.docker.version(r)?;
+        if let Some(e) = v.daemon_error {
+            return Err(failure(
+                format!(
+                    "the Docker daemon ({}) does not answer: {e}",
+                    self.docker.daemon
+                ),
+                "start Docker, or for minikube's daemon run `cargo xtask setup`",
+            ));
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
+        let r = &cx.runner;
+        let desired = desired_images(cx, &self.config, &self.images)?;
+        let cluster_images = match self.target() {
+            Target::ImageLoad => Some(minikube::images(r, self.profile())?),
+            _ => None,
+        };
+        let mut images = Vec::new();
+        for (key, image, digest) in desired.images {
+            let built = self.docker.inspect_image(r, &image)?.is_some();
+            let in_cluster = cluster_images
+                .as_ref()
+                .map(|list| list.iter().any(|i| i.has_tag(&image)));
+            cx.ui
+                .detail(&format!("{image}: built={built} in_cluster={in_cluster:?}"));
+            images.push(ImageState {
+                key,
+                image,
+                digest,
+                built,
+                in_cluster,
+            });
+        }
+        let gordon = if self.review { ai::gordon(r)? } else { None };
+        if self.review && gordon.is_none() {
+            cx.ui.warn(&format!(
+                "--review: Docker's AI assistant (`docker ai`) is not available, so no review; {}",
+                ai::GORDON_HINT
+            ));
+        }
+        Ok(Observed {
+            target: self.target(),
+            daemon: self.docker.daemon.clone(),
+            images,
+            inputs: desired.inputs,
+            gordon,
+        })
+    }
+
+    fn plan(&mut self, _cx: &Ctx, observed: &Observed) -> Result<Vec<Step>> {
+        Ok(plan(observed))
+    }
+
+    fn act(&mut self, cx: &Ctx, step: &Step) -> Result<()> {
+        let r = &cx.runner;
+        match step {
+            Step::Build { key, image, digest } => {
+                let spec = self.spec(cx, key, image, digest)?;
+                self.docker.build(r, &spec)?;
+                Ok(())
+            }
+            Step::Load { image } => minikube::image_load(r, self.profile(), image),
+            Step::Review { gordon } => {
+                let path = self.dockerfile(cx);
+                let text = std::fs::read_to_string(&path)?;
+                let answer = ai::gordon_review(r, REVIEW_PROMPT, &text, Duration::from_secs(300))?;
+                let out = cx.root.join("docs/aiops/gordon-dockerfile-review.md");
+                if let Some(dir) = out.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let body = format!(
+                    "# Dockerfile review by Docker's AI assistant\n\nTool: `docker ai` {gordon}; date: {}; file: `{}`.\n\nPrompt: {REVIEW_PROMPT}\n\n---\n\n{}\n",
+                    crate::ui::utc_date(),
+                    self.config.build.dockerfile.display(),
+                    answer.trim()
+                );
+                std::fs::write(&out, body)?;
+                cx.ui
+                    .status("Wrote", &out.display().to_string(), crate::ui::Tone::Good);
+                Ok(())
+            }
+        }
+    }
+
+    fn gates(&mut self, cx: &Ctx, observed: &Observed, report: &mut Report) -> Result<()> {
+        let r = &cx.runner;
+        let place = match observed.target {
+            Target::Local => "the local Docker daemon".to_string(),
+            Target::DockerEnv => format!("minikube's Docker daemon ({})", self.profile()),
+            Target::ImageLoad => format!("minikube's container runtime ({})", self.profile()),
+        };
+        for state in &observed.images {
+            let budget_mb = self
+                .images
+                .iter()
+                .find(|(k, _)| *k == state.key)
+                .map(|(_, i)| i.budget_mb)
+                .unwrap_or(0);
+            report.gate(cx, &format!("{} present", state.key), || {
+                Ok(if self.present_for_cluster(cx, &state.image)? {
+                    GateResult::Pass(format!("{} in {place}", state.image))
+                } else {
+                    GateResult::Fail {
+                        detail: format!("{} is not in {place}", state.image),
+                        help: "run `cargo xtask build` again; `-v` shows each command".into(),
+                    }
+                })
+            });
+            let inspect = self.docker.inspect_image(r, &state.image)?;
+            report.gate(cx, &format!("{} non-root", state.key), || {
+                let Some(i) = &inspect else {
+                    return Ok(missing(&state.image, &self.docker.daemon));
+                };
+                Ok(if i.runs_as_non_root() {
+                    GateResult::Pass(format!("USER {}", i.config.user))
+                } else {
+                    GateResult::Fail {
+                        detail: format!(
+                            "{} runs as {}",
+                            state.image,
+                            if i.config.user.is_empty() {
+                                "root (no USER)"
+                            } else {
+                                &i.config.user
+                            }
+                        ),
+                        help: format!(
+                            "set a numeric non-root `USER` (e.g. 65532) in the `{}` stage of {}",
+                            state.key,
+                            self.config.build.dockerfile.display()
+                        ),
+                    }
+                })
+            });
+            report.gate(cx, &format!("{} size", state.key), || {
+                let Some(i) = &inspect else {
+                    return Ok(missing(&state.image, &self.docker.daemon));
+                };
+                Ok(size_gate(i.size, budget_mb))
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The images' `name:tag` from the digest of their inputs.
+pub struct Desired {
+    /// (key, `name:tag`, full digest).
+    pub images: Vec<(String, String, String)>,
+    /// How many files went into the digest.
+    pub inputs: usize,
+}
+
+pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> Result<Desired> {
+    let (files, missing) = digest::input_files(&cx.root, &config.build.inputs)?;
+    for m in &missing {
+        cx.ui.detail(&format!(
+            "build input {} does not exist (skipped)",
+            m.display()
+        ));
+    }
+    let mut common = files;
+    common.push(config.build.dockerfile.clone());
+    let args: Vec<String> = config
+        .build
+        .args
+        .iter()
+        .map(|(k, v)| format!("--build-arg {k}={v}"))
+        .collect();
+    let mut out = Vec::new();
+    for (key, img) in images {
+        let mut parts = vec![format!("--target {}", img.target)];
+        parts.extend(args.iter().cloned());
+        let digest = digest::digest(&cx.root, &common, &parts)?;
+        let image = format!("{}:{}", img.name, &digest[..TAG_LEN]);
+        out.push((key.clone(), image, digest));
+    }
+    Ok(Desired {
+        images: out,
+        inputs: common.len(),
+    })
+}
+
+fn missing(image: &str, daemon: &str) -> GateResult {
+    GateResult::Fail {
+        detail: format!("{image} is not in the {daemon} Docker daemon"),
+        help: "run `cargo xtask build` again".into(),
+    }
+}
+
+/// Size against budget; a failure says by how much (MB = 10^6 bytes, like `docker images`).
+pub fn size_gate(bytes: u64, budget_mb: u64) -> GateResult {
+    let mb = bytes as f64 / 1e6;
+    let budget = budget_mb as f64;
+    if mb <= budget {
+        GateResult::Pass(format!("{mb:.1} MB of {budget_mb} MB"))
+    } else {
+        let over = mb - budget;
+        GateResult::Fail {
+            detail: format!(
+                "{mb:.1} MB is {over:.1} MB ({:.0}%) over the {budget_mb} MB budget",
+                over / budget.max(1.0) * 100.0
+            ),
+            help: "shrink the image (see `docker history <image>`), or raise `budget_mb` for this image in deploy/pipeline.toml".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(built: bool, in_cluster: Option<bool>) -> ImageState {
+        ImageState {
+            key: "backend".into(),
+            image: "todo-backend:0123456789ab".into(),
+            digest: "0123456789ab".into(),
+            built,
+            in_cluster,
+        }
+    }
+
+    fn observed(target: Target, images: Vec<ImageState>) -> Observed {
+        Observed {
+            target,
+            daemon: "local".into(),
+            images,
+            inputs: 3,
+            gordon: None,
+        }
+    }
+
+    #[test]
+    fn built_image_is_not_rebuilt() {
+        assert!(plan(&observed(Target::DockerEnv, vec![state(true, None)])).is_empty());
+        let steps = plan(&observed(Target::DockerEnv, vec![state(false, None)]));
+        assert_eq!(steps.len(), 1);
+        assert!(matches!(steps[0], Step::Build { .. }));
+    }
+
+    #[test]
+    fn image_load_loads_what_the_cluster_lacks() {
+        let steps: Vec<String> = plan(&observed(Target::ImageLoad, vec![state(true, Some(false))]))
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(steps, ["load todo-backend:0123456789ab into minikube"]);
+        assert!(plan(&observed(Target::ImageLoad, vec![state(true, Some(true))])).is_empty());
+        assert_eq!(
+            plan(&observed(
+                Target::ImageLoad,
+                vec![state(false, Some(false))]
+            ))
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn size_gate_says_by_how_much() {
+        assert!(matches!(size_gate(99_000_000, 100), GateResult::Pass(_)));
+        match size_gate(152_300_000, 150) {
+            GateResult::Fail { detail, .. } => {
+                assert_eq!(detail, "152.3 MB is 2.3 MB (2%) over the 150 MB budget")
+            }
+            GateResult::Pass(p) => panic!("passed: {p}"),
+        }
+    }
+
+    #[test]
+    fn unknown_image_selection_is_a_usage_error() {
+        let err = select(&Config::default(), &["db".into()]);
+        assert!(err.is_err());
+    }
 }

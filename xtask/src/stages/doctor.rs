@@ -1,10 +1,304 @@
-//! `doctor` (being written).
+//! `doctor`: are the tools there, new enough, is the Docker daemon reachable, and does the host
+//! have what the cluster configuration asks for? Read-only; exit 1 when a required tool is
+//! missing or too old.
+
+use std::path::Path;
 
 use anyhow::Result;
+use serde::Serialize;
 
+use super::{GateResult, Report, Stage, execute};
+use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
+use crate::tools::{self, Version, ai, docker, helm, kubectl, minikube};
+use crate::ui::Tone;
 
-pub fn run(_cx: &Ctx, _f: &flags::Doctor) -> Result<i32> {
-    super::not_yet("doctor")
+pub fn run(cx: &Ctx, _f: &flags::Doctor) -> Result<i32> {
+    let config = cx.config()?;
+    execute(cx, &mut Doctor { config })
+}
+
+struct Doctor {
+    config: Config,
+}
+
+/// One row of the tools table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolCheck {
+    pub name: String,
+    pub required: bool,
+    pub path: Option<String>,
+    pub version: Option<String>,
+    pub minimum: Option<String>,
+    /// For docker: whether the daemon answers; for AI tools: extra facts.
+    pub note: String,
+    /// Why it is not usable, when it is not.
+    pub problem: Option<String>,
+    pub hint: &'static str,
+}
+
+impl ToolCheck {
+    fn new(name: &str, required: bool, min: Option<Version>, hint: &'static str) -> ToolCheck {
+        ToolCheck {
+            name: name.into(),
+            required,
+            path: None,
+            version: None,
+            minimum: min.map(|m| m.to_string()),
+            note: String::new(),
+            problem: None,
+            hint,
+        }
+    }
+
+    /// Looks the tool up on PATH, then reads its version with `read`.
+    fn probe(
+        mut self,
+        min: Option<Version>,
+        read: impl FnOnce(&Path) -> Result<Option<Version>>,
+    ) -> ToolCheck {
+        let Some(path) = tools::find(&self.name) else {
+            self.problem = Some("not found on PATH".into());
+            return self;
+        };
+        self.path = Some(path.display().to_string());
+        match read(&path) {
+            Ok(Some(v)) => {
+                self.version = Some(v.to_string());
+                if let Some(m) = min.filter(|m| v < *m) {
+                    self.problem = Some(format!("version {v} is older than {m}"));
+                }
+            }
+            Ok(None) => self.problem = Some("could not read its version".into()),
+            Err(e) => self.problem = Some(first_line(&crate::error::render(&e))),
+        }
+        self
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub cpus: usize,
+    pub memory_mb: u64,
+    pub wanted_cpus: u32,
+    pub wanted_memory_mb: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    pub tools: Vec<ToolCheck>,
+    pub host: Host,
+}
+
+impl Stage for Doctor {
+    type Observed = Observed;
+    type Step = String;
+
+    fn name(&self) -> &'static str {
+        "doctor"
+    }
+
+    fn mutates(&self) -> bool {
+        false
+    }
+
+    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
+        Ok(())
+    }
+
+    fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Observed> {
+        let r = &cx.runner;
+        let mut tools = Vec::new();
+
+        let mut d = ToolCheck::new("docker", true, Some(docker::MIN), docker::INSTALL_HINT);
+        let mut daemon = None;
+        d = d.probe(Some(docker::MIN), |_| {
+            let v = docker::Docker::local().version(r)?;
+            daemon = Some(v.daemon_error.clone());
+            Ok(v.client)
+        });
+        match daemon {
+            Some(None) => d.note = "daemon reachable".into(),
+            Some(Some(e)) => {
+                d.note = "daemon NOT reachable".into();
+                if d.problem.is_none() {
+                    d.problem = Some(format!("the Docker daemon does not answer: {e}"));
+                }
+            }
+            None => {}
+        }
+        tools.push(d);
+
+        tools.push(
+            ToolCheck::new(
+                "minikube",
+                true,
+                Some(minikube::MIN),
+                minikube::INSTALL_HINT,
+            )
+            .probe(Some(minikube::MIN), |_| minikube::version(r).map(Some)),
+        );
+        tools.push(
+            ToolCheck::new("kubectl", true, Some(kubectl::MIN), kubectl::INSTALL_HINT)
+                .probe(Some(kubectl::MIN), |_| kubectl::client_version(r).map(Some)),
+        );
+        let mut h = ToolCheck::new("helm", true, Some(helm::MIN), helm::INSTALL_HINT)
+            .probe(Some(helm::MIN), |p| helm::version(r, p).map(Some));
+        if let Some(v) = h.version.as_deref().and_then(Version::find) {
+            match helm::Major::of(v) {
+                Some(m) => {
+                    h.note = match m {
+                        helm::Major::V3 => "helm 3 (--atomic, --wait)".into(),
+                        helm::Major::V4 => "helm 4 (--rollback-on-failure, --wait=watcher)".into(),
+                    }
+                }
+                None => h.problem = Some(format!("helm {v} is neither 3 nor 4")),
+            }
+        }
+        tools.push(h);
+
+        let mut k = ToolCheck::new("kubectl-ai", false, None, ai::KUBECTL_AI_HINT)
+            .probe(None, |_| ai::kubectl_ai_version(r));
+        if k.path.is_some() {
+            let key = ["GEMINI_API_KEY", "OPENAI_API_KEY"]
+                .iter()
+                .find(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
+            k.note = match key {
+                Some(v) => format!("model key {v} set"),
+                None => "no model key (GEMINI_API_KEY / OPENAI_API_KEY)".into(),
+            };
+        }
+        tools.push(k);
+        tools.push(
+            ToolCheck::new("kagent", false, None, ai::KAGENT_HINT)
+                .probe(None, |_| ai::kagent_version(r)),
+        );
+
+        let mut g = ToolCheck::new("docker ai", false, None, ai::GORDON_HINT);
+        if tools::find("docker").is_some() {
+            match ai::gordon(r) {
+                Ok(Some(v)) => {
+                    g.path = Some("docker plugin".into());
+                    g.version = Version::find(&v).map(|v| v.to_string()).or(Some(v));
+                }
+                Ok(None) => g.problem = Some("not installed (docker has no `ai` command)".into()),
+                Err(e) => g.problem = Some(first_line(&crate::error::render(&e))),
+            }
+        } else {
+            g.problem = Some("docker not found".into());
+        }
+        tools.push(g);
+
+        let host = Host {
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            memory_mb: host_memory_mb().unwrap_or(0),
+            wanted_cpus: self.config.cluster.cpus,
+            wanted_memory_mb: self.config.cluster.memory_mb,
+        };
+        report.tables.push((
+            vec![
+                "tool", "required", "status", "version", "minimum", "path", "note",
+            ],
+            tools.iter().map(|t| row(cx, t)).collect(),
+        ));
+        Ok(Observed { tools, host })
+    }
+
+    fn plan(&mut self, _cx: &Ctx, _observed: &Observed) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn act(&mut self, _cx: &Ctx, _step: &String) -> Result<()> {
+        Ok(())
+    }
+
+    fn gates(&mut self, cx: &Ctx, observed: &Observed, report: &mut Report) -> Result<()> {
+        for t in &observed.tools {
+            if !t.required {
+                if let Some(p) = &t.problem {
+                    report.note(cx, format!("optional {}: {p} ({})", t.name, t.hint));
+                }
+                continue;
+            }
+            report.gate(cx, &format!("{} usable", t.name), || {
+                Ok(match &t.problem {
+                    None => GateResult::Pass(format!(
+                        "{} {}",
+                        t.version.as_deref().unwrap_or("?"),
+                        t.note
+                    )),
+                    Some(p) => GateResult::Fail {
+                        detail: format!("{}: {p}", t.name),
+                        help: t.hint.to_string(),
+                    },
+                })
+            });
+        }
+        let h = &observed.host;
+        report.gate(cx, "host resources", || {
+            let short_cpu = h.cpus < h.wanted_cpus as usize;
+            let short_mem = h.memory_mb > 0 && h.memory_mb < h.wanted_memory_mb;
+            Ok(if short_cpu || short_mem {
+                GateResult::Fail {
+                    detail: format!(
+                        "the cluster asks for {} CPUs and {} MB; this host has {} CPUs and {} MB",
+                        h.wanted_cpus, h.wanted_memory_mb, h.cpus, h.memory_mb
+                    ),
+                    help: "lower `cluster.cpus` / `cluster.memory_mb` in deploy/pipeline.toml (or XTASK_CPUS / XTASK_MEMORY_MB)".into(),
+                }
+            } else {
+                GateResult::Pass(format!(
+                    "{} CPUs, {} MB (cluster asks {} CPUs, {} MB)",
+                    h.cpus, h.memory_mb, h.wanted_cpus, h.wanted_memory_mb
+                ))
+            })
+        });
+        Ok(())
+    }
+}
+
+fn row(cx: &Ctx, t: &ToolCheck) -> Vec<String> {
+    let status = match (&t.problem, t.required) {
+        (None, _) => cx.ui.paint_out("ok", Tone::Good),
+        (Some(_), true) => cx.ui.paint_out("MISSING", Tone::Bad),
+        (Some(_), false) => cx.ui.paint_out("absent", Tone::Warn),
+    };
+    let status = match (&t.problem, t.path.is_some()) {
+        (Some(_), true) if t.required => cx.ui.paint_out("PROBLEM", Tone::Bad),
+        (Some(_), true) => cx.ui.paint_out("unusable", Tone::Warn),
+        _ => status,
+    };
+    vec![
+        t.name.clone(),
+        if t.required { "yes" } else { "optional" }.into(),
+        status,
+        t.version.clone().unwrap_or_else(|| "-".into()),
+        t.minimum.clone().unwrap_or_else(|| "-".into()),
+        t.path.clone().unwrap_or_else(|| "-".into()),
+        t.problem.clone().unwrap_or_else(|| t.note.clone()),
+    ]
+}
+
+/// Total memory from `/proc/meminfo` (Linux), in MB.
+fn host_memory_mb() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb / 1024)
 }

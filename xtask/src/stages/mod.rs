@@ -38,6 +38,11 @@ pub trait Stage {
 
     fn name(&self) -> &'static str;
 
+    /// False for read-only stages (doctor, status): no plan is printed for them.
+    fn mutates(&self) -> bool {
+        true
+    }
+
     /// Are the tools this stage needs present, new enough and their daemons reachable?
     fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()>;
 
@@ -57,7 +62,7 @@ pub trait Stage {
 /// Runs a stage through its five steps and returns the report.
 pub fn drive<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<Report> {
     let started = Instant::now();
-    let mut report = Report::new(stage.name(), cx.runner.dry_run());
+    let mut report = Report::new(stage.name(), cx.runner.dry_run() && stage.mutates());
     let name = stage.name();
     cx.ui.step(&format!("{name}: preflight"), || {
         stage.preflight(cx, &mut report)
@@ -68,7 +73,7 @@ pub fn drive<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<Report> {
     report.observed = serde_json::to_value(&observed)?;
     let plan = stage.plan(cx, &observed)?;
     report.plan = plan.iter().map(|s| s.to_string()).collect();
-    if cx.runner.dry_run() {
+    if cx.runner.dry_run() && stage.mutates() {
         report.duration = started.elapsed();
         return Ok(report);
     }

@@ -59,6 +59,9 @@ pub struct Report {
     pub commands: Vec<Record>,
     #[serde(rename = "duration_ms", serialize_with = "millis")]
     pub duration: Duration,
+    /// Stage-specific tables for the human summary (the same facts are in `observed`).
+    #[serde(skip)]
+    pub tables: Vec<(Vec<&'static str>, Vec<Vec<String>>)>,
 }
 
 impl Report {
@@ -75,6 +78,7 @@ impl Report {
             error: None,
             commands: Vec::new(),
             duration: Duration::ZERO,
+            tables: Vec::new(),
         }
     }
 
@@ -165,6 +169,9 @@ impl Report {
                 }
             }
             return Ok(());
+        }
+        for (headers, rows) in &self.tables {
+            print!("{}", table(headers, rows));
         }
         if !cx.global.quiet {
             if self.done.is_empty() && !self.plan.is_empty() {

@@ -314,10 +314,6 @@ impl ClusterImage {
             .iter()
             .any(|t| normalise(t) == normalise(image))
     }
-
-    pub fn size_bytes(&self) -> Option<u64> {
-        self.size.parse().ok()
-    }
 }
 
 fn normalise(tag: &str) -> &str {
@@ -410,7 +406,7 @@ mod tests {
         .expect("ok");
         assert!(imgs[0].has_tag("todo-backend:abc"));
         assert!(!imgs[0].has_tag("todo-backend:def"));
-        assert_eq!(imgs[0].size_bytes(), Some(123_456_789));
+        assert_eq!(imgs[0].size, "123456789");
     }
 
     #[test]

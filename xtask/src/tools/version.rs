@@ -25,18 +25,12 @@ impl Version {
     /// Finds the first `N.N[.N]` in `text` (a leading `v` is allowed).
     pub fn find(text: &str) -> Option<Version> {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i].is_ascii_digit()
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'v')
-            {
-                if let Some(v) = Version::parse_prefix(&text[i..]) {
-                    return Some(v);
-                }
-            }
-            i += 1;
-        }
-        None
+        (0..bytes.len())
+            .filter(|&i| {
+                bytes[i].is_ascii_digit()
+                    && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'v')
+            })
+            .find_map(|i| Version::parse_prefix(&text[i..]))
     }
 
     fn parse_prefix(s: &str) -> Option<Version> {
