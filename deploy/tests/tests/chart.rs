@@ -333,3 +333,49 @@ mod consistency;
 
 #[path = "chart/features.rs"]
 mod features;
+
+/// Every value in values.yaml is explained: a leaf key has a comment right above it, or sits under
+/// a commented group (`resources`, `liveness`).
+#[test]
+fn every_value_in_values_yaml_is_commented() {
+    let text = std::fs::read_to_string(chart_dir().join("values.yaml")).expect("values.yaml");
+    // (indent, documented) of the open groups, and what the previous line was.
+    let mut groups: Vec<(usize, bool)> = Vec::new();
+    let mut after_comment = false;
+    let mut missing = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            after_comment = false;
+            continue;
+        }
+        if trimmed.starts_with('#') {
+            after_comment = true;
+            continue;
+        }
+        let Some((key, rest)) = trimmed.split_once(':') else {
+            after_comment = false;
+            continue;
+        };
+        if key.starts_with('-') || key.contains(' ') {
+            after_comment = false;
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        while groups.last().is_some_and(|(i, _)| *i >= indent) {
+            groups.pop();
+        }
+        let inherited = groups.iter().any(|(_, d)| *d);
+        if rest.trim().is_empty() {
+            groups.push((indent, after_comment));
+        } else if !after_comment && !inherited {
+            missing.push(format!("line {}: {line}", number + 1));
+        }
+        after_comment = false;
+    }
+    assert!(
+        missing.is_empty(),
+        "values.yaml keys without a comment:\n{}",
+        missing.join("\n")
+    );
+}
