@@ -104,6 +104,7 @@ pub fn execute<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<i32> {
         Err(err) => {
             if cx.global.json {
                 let mut report = Report::new(stage.name(), cx.runner.dry_run());
+                report.ok = false;
                 report.error = Some(cx.runner.redact(&crate::error::render(&err)));
                 report.commands = cx.runner.records();
                 println!("{}", serde_json::to_string_pretty(&report)?);

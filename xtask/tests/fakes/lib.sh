@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Shared by the fake cluster tools. Each fake answers in the real tool's formats and exit codes
+# (see shared reference tool-formats.md), keeps its state under $FAKE_STATE, and appends one line
+# per call to $FAKE_STATE/calls.log:
+#
+#   <tool> TAB <M|R> TAB <pipe|none> TAB <argv joined by spaces>
+#
+# M marks a call that would change something (start, enable, build, load, use-context, apply...),
+# R a read-only one; pipe means stdin was a pipe (what was sent is appended to stdin.log).
+# A test makes a call fail by writing $FAKE_STATE/fail/<tool>-<subcommand>: the first line is
+# the exit code, the rest goes to stderr.
+set -u
+STATE=${FAKE_STATE:?FAKE_STATE must point at the fake tools state directory}
+TOOL=$(basename "$0")
+mkdir -p "$STATE"
+
+# log_call MODE ARGS...
+log_call() {
+  local mode=$1 stdin=none
+  shift
+  if [ -p /dev/stdin ]; then
+    stdin=pipe
+    { printf '%s %s:\n' "$TOOL" "$*"; cat; printf '\n'; } >>"$STATE/stdin.log"
+  fi
+  printf '%s\t%s\t%s\t%s\n' "$TOOL" "$mode" "$stdin" "$*" >>"$STATE/calls.log"
+}
+
+# maybe_fail KEY: fail as configured by the test.
+maybe_fail() {
+  local f="$STATE/fail/$1"
+  if [ -f "$f" ]; then
+    local code
+    code=$(head -n 1 "$f")
+    tail -n +2 "$f" >&2
+    exit "$code"
+  fi
+}
+
+# json_escape TEXT
+json_escape() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  printf '%s' "$s"
+}

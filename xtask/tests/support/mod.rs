@@ -1,0 +1,241 @@
+//! A scratch project and fake cluster tools for running the real xtask binary.
+//!
+//! `Env::new()` makes a temp dir holding `bin/` (the fakes from `tests/fakes` plus the few system
+//! programs they use; nothing else is on PATH, so a tool removed from `bin/` is really missing),
+//! `state/` (the fakes' state and call log) and `project/` (a tiny tree with a Dockerfile and a
+//! pipeline.toml). `Env::xtask(args)` runs the binary there with a clean environment.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Programs the fake scripts need besides the fakes themselves.
+const SYSTEM_TOOLS: &[&str] = &[
+    "bash",
+    "env",
+    "cat",
+    "mkdir",
+    "rm",
+    "cp",
+    "ls",
+    "basename",
+    "dirname",
+    "readlink",
+    "sed",
+    "grep",
+    "tr",
+    "cut",
+    "head",
+    "tail",
+    "sha256sum",
+    "touch",
+    "sort",
+    "wc",
+];
+
+pub const FAKES: &[&str] = &["docker", "minikube", "kubectl", "helm"];
+
+pub const PIPELINE: &str = r#"
+[cluster]
+profile = "demo"
+driver = "docker"
+cpus = 1
+memory_mb = 2048
+kubernetes_version = "v1.33.1"
+addons = ["metrics-server", "ingress"]
+ready_timeout_secs = 5
+
+[build]
+inputs = ["Cargo.lock", "app"]
+
+[build.args]
+RUNTIME_IMAGE = "gcr.io/distroless/cc-debian12:nonroot"
+
+[images.backend]
+name = "todo-backend"
+target = "backend"
+budget_mb = 100
+
+[images.frontend]
+name = "todo-frontend"
+target = "frontend"
+budget_mb = 80
+
+[deploy]
+namespace = "todo"
+"#;
+
+/// One line of the fakes' call log.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub tool: String,
+    pub mutating: bool,
+    pub stdin: bool,
+    pub argv: String,
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub bin: PathBuf,
+    pub state: PathBuf,
+    pub project: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        let state = dir.path().join("state");
+        let project = dir.path().join("project");
+        for d in [&bin, &state, &project] {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+        for f in FAKES {
+            std::os::unix::fs::symlink(fakes.join(f), bin.join(f)).expect("link fake");
+        }
+        for t in SYSTEM_TOOLS {
+            let path = which(t).unwrap_or_else(|| panic!("`{t}` is needed by the fake tools"));
+            std::os::unix::fs::symlink(path, bin.join(t)).expect("link tool");
+        }
+        let env = Env {
+            dir,
+            bin,
+            state,
+            project,
+        };
+        env.write("Cargo.lock", "# lock\n");
+        env.write("app/src/main.rs", "fn main() {}\n");
+        env.write(
+            "deploy/docker/Dockerfile",
+            "FROM scratch AS backend\nUSER 65532\nFROM scratch AS frontend\nUSER 65532\n",
+        );
+        env.write("deploy/pipeline.toml", PIPELINE);
+        env
+    }
+
+    /// Writes a file of the scratch project.
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.project.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// Writes a knob of the fakes' state (see the scripts' headers).
+    pub fn knob(&self, rel: &str, text: &str) {
+        let p = self.state.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+
+    /// Makes `<tool>-<subcommand>` fail with `code` and `stderr`.
+    pub fn fail(&self, key: &str, code: i32, stderr: &str) {
+        self.knob(&format!("fail/{key}"), &format!("{code}\n{stderr}\n"));
+    }
+
+    pub fn remove_tool(&self, tool: &str) {
+        std::fs::remove_file(self.bin.join(tool)).expect("remove tool");
+    }
+
+    pub fn xtask(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env_clear()
+            .env("PATH", &self.bin)
+            .env("HOME", self.dir.path())
+            .env("FAKE_STATE", &self.state)
+            .env("XTASK_PROJECT_ROOT", &self.project)
+            .current_dir(&self.project)
+            .output()
+            .expect("run xtask");
+        Run::from(out)
+    }
+
+    /// Every call the fakes saw, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        let text = std::fs::read_to_string(self.state.join("calls.log")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let mut f = l.splitn(4, '\t');
+                let tool = f.next().unwrap_or("").to_string();
+                let mutating = f.next() == Some("M");
+                let stdin = f.next() == Some("pipe");
+                let argv = f.next().unwrap_or("").to_string();
+                Call {
+                    tool,
+                    mutating,
+                    stdin,
+                    argv,
+                }
+            })
+            .collect()
+    }
+
+    pub fn mutating_calls(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.mutating).collect()
+    }
+
+    pub fn clear_calls(&self) {
+        let _ = std::fs::remove_file(self.state.join("calls.log"));
+    }
+
+    /// The raw call log and stdin log, for "never appears anywhere" checks.
+    pub fn logs(&self) -> String {
+        let mut s = std::fs::read_to_string(self.state.join("calls.log")).unwrap_or_default();
+        s.push_str(&std::fs::read_to_string(self.state.join("stdin.log")).unwrap_or_default());
+        s
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .chain(["/usr/bin".into(), "/bin".into()])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// What one xtask run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{self}"))
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
