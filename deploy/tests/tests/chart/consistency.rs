@@ -57,6 +57,13 @@ fn essentials(obj: &Value) -> Value {
     if kind(obj) == "Deployment" {
         m.insert("strategy".into(), at(obj, "spec/strategy").clone());
     }
+    // Immutable fields: a switch between raw manifests and Helm can patch the object only when
+    // they are equal.
+    if kind(obj) == "StatefulSet" {
+        for key in ["serviceName", "volumeClaimTemplates", "podManagementPolicy"] {
+            m.insert(key.into(), at(obj, &format!("spec/{key}")).clone());
+        }
+    }
     Value::Mapping(m)
 }
 

@@ -381,3 +381,46 @@ fn notes_say_how_to_open_the_app() {
     ]);
     assert!(ingress.contains("http://todo.test/"), "{ingress}");
 }
+
+#[test]
+fn long_release_names_give_valid_unique_object_names() {
+    let Some(helm) = helm4() else { return };
+    // 53 characters, the longest release name helm accepts.
+    let release = "a-very-long-release-name-that-goes-on-and-on-for-ever";
+    let out = run(Command::new(&helm)
+        .args(["template", release])
+        .arg(chart_dir())
+        .args(["--values"])
+        .arg(deploy_dir().join("helm/values/ingress-hpa-pdb.yaml")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = parse(&String::from_utf8_lossy(&out.stdout));
+    let mut names = std::collections::BTreeSet::new();
+    for obj in &objects {
+        let n = name(obj);
+        assert!(
+            n.len() <= 63 && !n.ends_with('-') && !n.is_empty(),
+            "{} {n:?}: not a DNS label",
+            kind(obj)
+        );
+        assert!(
+            names.insert((kind(obj).to_string(), n.to_string())),
+            "{} {n} twice",
+            kind(obj)
+        );
+        for v in at(obj, "metadata/labels")
+            .as_mapping()
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            assert!(
+                v.as_str().is_some_and(|v| v.len() <= 63),
+                "{}: label value {v:?}",
+                n
+            );
+        }
+    }
+}
