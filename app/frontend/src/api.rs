@@ -1,0 +1,223 @@
+//! The backend's API as the pages use it: typed calls and the shapes they return.
+
+use axum::http::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::backend::{Backend, BackendError};
+
+/// A user id the backend accepts: 1–64 characters of `[A-Za-z0-9._@-]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 64 {
+            return Err("a user id has 1 to 64 characters");
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
+        {
+            return Err("a user id may use letters, digits and . _ @ - only");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn demo() -> Self {
+        Self("demo".into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Which tasks the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskFilter {
+    #[default]
+    All,
+    Pending,
+    Completed,
+}
+
+impl TaskFilter {
+    pub const ALL: [TaskFilter; 3] = [Self::All, Self::Pending, Self::Completed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Pending => "pending",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::All => "All",
+            Self::Pending => "Pending",
+            Self::Completed => "Completed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub completed: bool,
+    #[serde(default)]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Conversation {
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthConfig {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenReply {
+    pub token: String,
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ChatReply {
+    pub conversation_id: i64,
+    pub response: String,
+    #[serde(default)]
+    pub tool_calls: Vec<serde_json::Value>,
+}
+
+/// The fields of a task edit; `None` leaves a field as it is.
+#[derive(Debug, Default, Serialize)]
+pub struct TaskUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed: Option<bool>,
+}
+
+/// A signed-in or chosen user, and the token to send when auth is on.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserId,
+    pub token: Option<String>,
+}
+
+impl Caller {
+    fn tasks(&self) -> String {
+        format!("/api/{}/tasks", self.user.as_str())
+    }
+}
+
+type R<T> = Result<T, BackendError>;
+
+impl Backend {
+    pub async fn auth_config(&self) -> R<AuthConfig> {
+        self.call(Method::GET, "/auth/config", None, None::<&()>)
+            .await
+    }
+
+    /// `kind` is `login` or `signup`.
+    pub async fn authenticate(&self, kind: &str, email: &str, password: &str) -> R<TokenReply> {
+        let body = json!({ "email": email, "password": password });
+        self.call(Method::POST, &format!("/auth/{kind}"), None, Some(&body))
+            .await
+    }
+
+    pub async fn list_tasks(&self, c: &Caller, filter: TaskFilter) -> R<Vec<Task>> {
+        let path = format!("{}?status={}", c.tasks(), filter.as_str());
+        self.call(Method::GET, &path, c.token.as_deref(), None::<&()>)
+            .await
+    }
+
+    pub async fn create_task(&self, c: &Caller, title: &str, description: &str) -> R<Task> {
+        let body = json!({ "title": title, "description": description });
+        self.call(Method::POST, &c.tasks(), c.token.as_deref(), Some(&body))
+            .await
+    }
+
+    pub async fn toggle_task(&self, c: &Caller, id: i64) -> R<Task> {
+        let path = format!("{}/{id}/complete", c.tasks());
+        self.call(Method::PATCH, &path, c.token.as_deref(), None::<&()>)
+            .await
+    }
+
+    pub async fn update_task(&self, c: &Caller, id: i64, update: &TaskUpdate) -> R<Task> {
+        let path = format!("{}/{id}", c.tasks());
+        self.call(Method::PUT, &path, c.token.as_deref(), Some(update))
+            .await
+    }
+
+    pub async fn delete_task(&self, c: &Caller, id: i64) -> R<()> {
+        let path = format!("{}/{id}", c.tasks());
+        self.call::<Option<serde_json::Value>>(
+            Method::DELETE,
+            &path,
+            c.token.as_deref(),
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn chat(&self, c: &Caller, conversation: Option<i64>, message: &str) -> R<ChatReply> {
+        let body = match conversation {
+            Some(id) => json!({ "conversation_id": id, "message": message }),
+            None => json!({ "message": message }),
+        };
+        let path = format!("/api/{}/chat", c.user.as_str());
+        self.call(Method::POST, &path, c.token.as_deref(), Some(&body))
+            .await
+    }
+
+    pub async fn conversations(&self, c: &Caller) -> R<Vec<Conversation>> {
+        let path = format!("/api/{}/conversations", c.user.as_str());
+        self.call(Method::GET, &path, c.token.as_deref(), None::<&()>)
+            .await
+    }
+
+    pub async fn messages(&self, c: &Caller, conversation: i64) -> R<Vec<Message>> {
+        let path = format!(
+            "/api/{}/conversations/{conversation}/messages",
+            c.user.as_str()
+        );
+        self.call(Method::GET, &path, c.token.as_deref(), None::<&()>)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_follow_the_backend_rule() {
+        assert!(UserId::parse("demo").is_ok());
+        assert!(UserId::parse("a.b_c@d-e").is_ok());
+        assert_eq!(UserId::parse(" x ").unwrap().as_str(), "x");
+        assert!(UserId::parse("").is_err());
+        assert!(UserId::parse(&"a".repeat(65)).is_err());
+        assert!(UserId::parse("a/b").is_err());
+        assert!(UserId::parse("<script>").is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! `GET /`: the task list and the chat, rendered on the server.
+//!
+//! The page answers 200 even when the backend is down or hung (the deploy probes it); it then
+//! shows a "backend unavailable" notice instead of the lists.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::api::{Caller, Message, Task, TaskFilter};
+use crate::assets::{AssetUrls, URLS};
+use crate::backend::BackendError;
+use crate::routes::{Html, see_other};
+use crate::session;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexPage {
+    pub assets: &'static AssetUrls,
+    pub user: String,
+    pub auth: bool,
+    pub unavailable: bool,
+    pub error: Option<String>,
+    pub filter: TaskFilter,
+    pub filters: [TaskFilter; 3],
+    pub tasks: Vec<Task>,
+    pub edit: Option<i64>,
+    pub messages: Vec<Message>,
+    pub conversation: Option<i64>,
+}
+
+impl IndexPage {
+    fn is_editing(&self, task: &Task) -> bool {
+        self.edit == Some(task.id)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    filter: Option<String>,
+    edit: Option<String>,
+    error: Option<String>,
+}
+
+/// Reads a filter name leniently: anything unknown shows all tasks.
+pub fn parse_filter(raw: Option<&str>) -> TaskFilter {
+    match raw {
+        Some("pending") => TaskFilter::Pending,
+        Some("completed") => TaskFilter::Completed,
+        _ => TaskFilter::All,
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let caller = session::caller(&headers);
+    let mut page = IndexPage {
+        assets: &URLS,
+        user: caller.user.as_str().to_owned(),
+        auth: false,
+        unavailable: false,
+        error: q.error.filter(|e| !e.is_empty()).map(|e| truncate(&e, 300)),
+        filter: parse_filter(q.filter.as_deref()),
+        filters: TaskFilter::ALL,
+        tasks: Vec::new(),
+        edit: q.edit.and_then(|e| e.parse().ok()),
+        messages: Vec::new(),
+        conversation: None,
+    };
+    match state.auth_enabled().await {
+        Ok(enabled) => page.auth = enabled,
+        Err(e) => {
+            tracing::warn!(error = %e, "auth config unavailable");
+            page.unavailable = true;
+            return Html(page).into_response();
+        }
+    }
+    if page.auth && caller.token.is_none() {
+        return see_other("/login", &[]);
+    }
+    let chosen = session::cookie(&headers, session::CONVERSATION).map(str::to_owned);
+    let (tasks, chat) = tokio::join!(
+        state.backend.list_tasks(&caller, page.filter),
+        load_conversation(&state, &caller, chosen.as_deref()),
+    );
+    for err in [tasks.as_ref().err(), chat.as_ref().err()]
+        .into_iter()
+        .flatten()
+    {
+        if page.auth && matches!(err.status(), Some(StatusCode::UNAUTHORIZED)) {
+            return see_other("/login", &[session::clear(session::TOKEN)]);
+        }
+        note_error(&mut page, err);
+    }
+    page.tasks = tasks.unwrap_or_default();
+    if let Ok((conversation, messages)) = chat {
+        page.conversation = conversation;
+        page.messages = messages;
+    }
+    Html(page).into_response()
+}
+
+/// The conversation to show: the one in the cookie, none after "new conversation", else the
+/// newest one.
+async fn load_conversation(
+    state: &AppState,
+    caller: &Caller,
+    chosen: Option<&str>,
+) -> Result<(Option<i64>, Vec<Message>), BackendError> {
+    let id = match chosen {
+        Some("new") => return Ok((None, Vec::new())),
+        Some(raw) => raw.parse::<i64>().ok(),
+        None => None,
+    };
+    let id = match id {
+        Some(id) => Some(id),
+        None => state
+            .backend
+            .conversations(caller)
+            .await?
+            .first()
+            .map(|c| c.id),
+    };
+    let Some(id) = id else {
+        return Ok((None, Vec::new()));
+    };
+    match state.backend.messages(caller, id).await {
+        Ok(messages) => Ok((Some(id), messages)),
+        Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok((None, Vec::new())),
+        Err(e) => Err(e),
+    }
+}
+
+fn note_error(page: &mut IndexPage, err: &BackendError) {
+    if err.is_unavailable() {
+        page.unavailable = true;
+    } else if page.error.is_none() {
+        page.error = Some(err.to_string());
+    }
+    tracing::warn!(error = %err, "backend call for the page failed");
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}

@@ -1,0 +1,125 @@
+//! Task forms. Each calls the backend and redirects back to the list (post/redirect/get), so
+//! they work without JavaScript; the page script submits the same forms in the background.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::api::TaskUpdate;
+use crate::backend::BackendError;
+use crate::routes::pages::parse_filter;
+use crate::routes::{encode_query, see_other};
+use crate::session;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct TaskForm {
+    title: Option<String>,
+    description: Option<String>,
+    filter: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FilterForm {
+    filter: Option<String>,
+}
+
+/// Back to the list with the same filter, and the error if the call failed.
+pub fn back(filter: Option<&str>, result: Result<(), BackendError>, anchor: &str) -> Response {
+    let filter = parse_filter(filter).as_str();
+    match result {
+        Ok(()) => see_other(&format!("/?filter={filter}{anchor}"), &[]),
+        Err(e) => {
+            tracing::warn!(error = %e, "task form failed");
+            let message = if e.is_unavailable() {
+                "The backend is unavailable; nothing was changed.".to_owned()
+            } else {
+                e.to_string()
+            };
+            see_other(
+                &format!("/?filter={filter}&error={}", encode_query(&message)),
+                &[],
+            )
+        }
+    }
+}
+
+fn required_title(raw: Option<&str>) -> Result<String, BackendError> {
+    match raw.map(str::trim) {
+        Some(t) if !t.is_empty() => Ok(t.to_owned()),
+        _ => Err(BackendError::Status {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_title".into(),
+            message: "a task needs a title".into(),
+        }),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<TaskForm>,
+) -> Response {
+    let caller = session::caller(&headers);
+    let result = async {
+        let title = required_title(form.title.as_deref())?;
+        let description = form.description.as_deref().unwrap_or("").trim();
+        state
+            .backend
+            .create_task(&caller, &title, description)
+            .await
+    }
+    .await;
+    let anchor = result
+        .as_ref()
+        .map(|t| format!("#task-{}", t.id))
+        .unwrap_or_default();
+    back(form.filter.as_deref(), result.map(|_| ()), &anchor)
+}
+
+pub async fn toggle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<FilterForm>,
+) -> Response {
+    let caller = session::caller(&headers);
+    let result = state.backend.toggle_task(&caller, id).await.map(|_| ());
+    back(form.filter.as_deref(), result, &format!("#task-{id}"))
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<TaskForm>,
+) -> Response {
+    let caller = session::caller(&headers);
+    let result = async {
+        let update = TaskUpdate {
+            title: Some(required_title(form.title.as_deref())?),
+            description: Some(form.description.as_deref().unwrap_or("").trim().to_owned()),
+            completed: None,
+        };
+        state.backend.update_task(&caller, id, &update).await
+    }
+    .await;
+    back(
+        form.filter.as_deref(),
+        result.map(|_| ()),
+        &format!("#task-{id}"),
+    )
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<FilterForm>,
+) -> Response {
+    let caller = session::caller(&headers);
+    let result = state.backend.delete_task(&caller, id).await;
+    back(form.filter.as_deref(), result, "#tasks")
+}

@@ -1,0 +1,164 @@
+//! Building the router and serving it until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::header::{self, HeaderValue};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::backend::{Backend, PROXY_TIMEOUT};
+use crate::config::Config;
+use crate::routes::{account, assets, chat, health, pages, tasks};
+use crate::state::AppState;
+
+/// Pages and forms must answer within this time.
+const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+/// After SIGTERM, open requests get this long to finish before the process exits anyway.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
+
+/// The policy every answer carries: scripts and styles only from our own files, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'";
+
+/// The whole app: pages, forms, assets, health and the `/api` proxy.
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::index))
+        .route("/tasks", post(tasks::create))
+        .route("/tasks/{id}/toggle", post(tasks::toggle))
+        .route("/tasks/{id}/edit", post(tasks::edit))
+        .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/chat", post(chat::send))
+        .route("/chat/new", post(chat::new_conversation))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/logout", post(account::logout))
+        .route("/user", post(account::choose_user))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            PAGE_DEADLINE,
+        ));
+    let api = Router::new()
+        .route("/api/{*rest}", any(crate::proxy::proxy))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            PROXY_TIMEOUT + Duration::from_secs(5),
+        ));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/assets/{name}", get(assets::asset))
+        .merge(pages)
+        .merge(api)
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn security_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    resp
+}
+
+/// A bound, ready-to-serve frontend. Tests build it with port 0 and read [`Self::local_addr`].
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: &Config) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
+        let state = AppState::new(Backend::new(config.backend.clone()));
+        Ok(Self {
+            listener,
+            router: router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then drains open requests for at most 25 s.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled_tx.send(());
+        });
+        let mut serve = std::pin::pin!(serve.into_future());
+        tokio::select! {
+            res = &mut serve => res,
+            Ok(()) = signalled_rx => {
+                tracing::info!("shutting down: draining open requests");
+                match tokio::time::timeout(DRAIN_DEADLINE, serve).await {
+                    Ok(res) => res,
+                    Err(_) => {
+                        tracing::warn!("drain deadline passed; closing open connections");
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

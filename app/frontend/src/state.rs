@@ -1,0 +1,39 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
+
+use crate::backend::{Backend, BackendError};
+
+/// How long the backend's `/auth/config` answer is reused.
+const AUTH_CONFIG_TTL: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub backend: Backend,
+    auth_cache: Arc<Mutex<Option<(Instant, bool)>>>,
+}
+
+impl AppState {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            auth_cache: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Whether the backend requires sign-in, asked at most every 30 s.
+    pub async fn auth_enabled(&self) -> Result<bool, BackendError> {
+        let mut cache = self.auth_cache.lock().await;
+        if let Some((at, enabled)) = *cache
+            && at.elapsed() < AUTH_CONFIG_TTL
+        {
+            return Ok(enabled);
+        }
+        let enabled = self.backend.auth_config().await?.enabled;
+        *cache = Some((Instant::now(), enabled));
+        Ok(enabled)
+    }
+}
