@@ -80,6 +80,7 @@ impl Default for Build {
             dockerfile: "deploy/docker/Dockerfile".into(),
             context: ".".into(),
             inputs: [
+                ".dockerignore",
                 "Cargo.toml",
                 "Cargo.lock",
                 ".cargo",
