@@ -28,7 +28,11 @@ fn build_no_cluster_builds_both_images_and_passes_its_gates() {
     );
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
     let gates = report["gates"].as_array().expect("gates");
-    assert_eq!(gates.len(), 6, "present, non-root and size for two images: {report}");
+    assert_eq!(
+        gates.len(),
+        6,
+        "present, non-root and size for two images: {report}"
+    );
     for g in gates {
         assert_eq!(g["passed"], true, "{g}");
     }
@@ -39,6 +43,9 @@ fn build_no_cluster_builds_both_images_and_passes_its_gates() {
             .output()
             .expect("docker image inspect");
         assert!(inspect.status.success(), "{name} is in the local daemon");
-        eprintln!("{name}: user {}", String::from_utf8_lossy(&inspect.stdout).trim());
+        eprintln!(
+            "{name}: user {}",
+            String::from_utf8_lossy(&inspect.stdout).trim()
+        );
     }
 }
