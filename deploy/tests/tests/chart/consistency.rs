@@ -291,9 +291,17 @@ fn raw_placeholders_are_exactly_the_documented_ones() {
             "README lacks {placeholder}"
         );
     }
-    // Substituted, no placeholder is left.
+    // Substituted, no placeholder is left, and every object lands in the one namespace.
     for file in raw_files() {
         assert!(!raw_text(&file).contains("${"), "{}", file.display());
+    }
+    for obj in raw_objects() {
+        let namespace = if kind(&obj) == "Namespace" {
+            name(&obj)
+        } else {
+            str_at(&obj, "metadata/namespace")
+        };
+        assert_eq!(namespace, "todo", "{} {}", kind(&obj), name(&obj));
     }
 }
 

@@ -13,12 +13,13 @@ pub const NAMESPACE: &str = "todo-chatbot";
 /// The Kubernetes versions every object is validated against.
 pub const KUBE_VERSIONS: [&str; 2] = ["1.28.0", "1.33.0"];
 
-/// The placeholders of the raw manifests and the image each is replaced with in these tests: the
-/// chart's default image references, so both render the same images.
-pub const PLACEHOLDERS: [(&str, &str); 3] = [
+/// The placeholders of the raw manifests and what each is replaced with in these tests: the
+/// chart's default image references, so both render the same images, and the namespace.
+pub const PLACEHOLDERS: [(&str, &str); 4] = [
     ("${BACKEND_IMAGE}", "todo-backend:0.1.0"),
     ("${FRONTEND_IMAGE}", "todo-frontend:0.1.0"),
     ("${POSTGRES_IMAGE}", "todo-postgres:15"),
+    ("${NAMESPACE}", "todo"),
 ];
 
 pub fn deploy_dir() -> PathBuf {
