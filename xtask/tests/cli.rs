@@ -124,6 +124,24 @@ fn setup_switches_only_the_context_when_only_it_is_wrong() {
 }
 
 #[test]
+fn setup_restarts_a_stopped_profile_and_unpauses_a_paused_one() {
+    let env = Env::new();
+    env.xtask(&["setup"]).ok();
+    env.knob("minikube/demo/host", "Stopped\n");
+    env.clear_calls();
+    env.xtask(&["setup"]).ok();
+    let m = env.mutating_calls();
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert!(m[0].argv.starts_with("start --driver=docker"), "{m:#?}");
+    env.knob("minikube/demo/host", "Paused\n");
+    env.clear_calls();
+    env.xtask(&["setup"]).ok();
+    let m = env.mutating_calls();
+    assert_eq!(m.len(), 1, "{m:#?}");
+    assert_eq!(m[0].argv, "unpause");
+}
+
+#[test]
 fn setup_dry_run_prints_the_plan_and_changes_nothing() {
     let env = Env::new();
     let run = env.xtask(&["setup", "--dry-run"]);

@@ -39,6 +39,7 @@ pub struct Observed {
 #[derive(Debug, Clone)]
 pub enum Step {
     Start(StartSpec),
+    Unpause,
     EnableAddon(String),
     UseContext(String),
 }
@@ -47,6 +48,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Start(s) => write!(f, "start minikube ({})", s.args().join(" ")),
+            Step::Unpause => write!(f, "unpause minikube"),
             Step::EnableAddon(a) => write!(f, "enable addon {a}"),
             Step::UseContext(c) => write!(f, "point kubectl at context {c}"),
         }
@@ -74,8 +76,11 @@ impl Setup {
 /// The plan for a profile in `observed` state (pure, so it is unit-tested).
 pub fn plan(config: &Config, observed: &Observed, spec: StartSpec) -> Vec<Step> {
     let mut steps = Vec::new();
-    let start = !matches!(observed.state, ProfileState::Running);
-    if start {
+    let paused = matches!(&observed.state, ProfileState::Degraded { status } if status.api_server == "Paused");
+    let start = !paused && !matches!(observed.state, ProfileState::Running);
+    if paused {
+        steps.push(Step::Unpause);
+    } else if start {
         steps.push(Step::Start(spec));
     }
     for addon in &config.cluster.addons {
@@ -163,6 +168,7 @@ impl Stage for Setup {
         let profile = self.profile().to_string();
         match step {
             Step::Start(spec) => minikube::start(r, &profile, spec),
+            Step::Unpause => minikube::unpause(r, &profile),
             Step::EnableAddon(a) => minikube::enable_addon(r, &profile, a),
             Step::UseContext(c) => kubectl::use_context(r, c),
         }
@@ -325,6 +331,27 @@ mod tests {
             text,
             ["enable addon metrics-server", "point kubectl at context p"]
         );
+    }
+
+    #[test]
+    fn paused_profile_is_unpaused_not_restarted() {
+        let status = minikube::NodeStatus {
+            name: "p".into(),
+            host: "Running".into(),
+            kubelet: "Running".into(),
+            api_server: "Paused".into(),
+            kubeconfig: "Configured".into(),
+        };
+        let o = observed(
+            ProfileState::Degraded { status },
+            &[("metrics-server", true)],
+            Some("p"),
+        );
+        let text: Vec<String> = plan(&Config::default(), &o, spec())
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(text, ["unpause minikube"]);
     }
 
     #[test]

@@ -220,6 +220,18 @@ pub fn start(r: &Runner, profile: &str, spec: &StartSpec) -> Result<()> {
     Ok(())
 }
 
+/// Resumes a paused profile (`minikube pause` stops the Kubernetes components, not the host).
+pub fn unpause(r: &Runner, profile: &str) -> Result<()> {
+    r.run(
+        &minikube(profile)
+            .arg("unpause")
+            .mutating()
+            .timeout(Duration::from_secs(300))
+            .hint(format!("see `minikube logs -p {profile}`")),
+    )?;
+    Ok(())
+}
+
 /// Addon name → enabled.
 pub fn addons(r: &Runner, profile: &str) -> Result<BTreeMap<String, bool>> {
     let out = r.run(
