@@ -91,6 +91,31 @@ fn helm_test_pods_run_the_app_images_own_healthcheck() {
     );
     let off = self::objects(&helm, None, &["--set", "tests.enabled=false"]);
     assert!(of_kind(&off, "Pod").is_empty(), "tests.enabled=false");
+
+    // With auth on, "/" redirects (303) and the healthcheck wants a 2xx: the log-in page.
+    let frontend_url = |extra: &[&str]| -> Vec<String> {
+        of_kind(&self::objects(&helm, None, extra), "Pod")
+            .iter()
+            .map(|p| str_at(containers(at(p, "spec"))[0], "args/1").to_string())
+            .filter(|u| u.starts_with("http://todo-chatbot-frontend"))
+            .collect()
+    };
+    assert_eq!(
+        frontend_url(&[
+            "--set",
+            "secrets.authSecret=0123456789abcdef0123456789abcdef"
+        ]),
+        ["http://todo-chatbot-frontend:80/login"]
+    );
+    assert_eq!(
+        frontend_url(&[
+            "--set",
+            "secrets.existingSecret=env",
+            "--set",
+            "tests.frontendPath=/login"
+        ]),
+        ["http://todo-chatbot-frontend:80/login"]
+    );
 }
 
 /// The `matchLabels` of the pod selectors a policy rule admits.
