@@ -273,6 +273,53 @@ fn build_with_containerd_loads_images_into_minikube() {
 }
 
 #[test]
+fn build_strategy_flag_and_image_selection() {
+    let env = Env::new();
+    env.xtask(&["setup"]).ok();
+    env.clear_calls();
+    env.xtask(&["build", "--strategy", "image-load", "--image", "backend"])
+        .ok();
+    let m: Vec<String> = env
+        .mutating_calls()
+        .iter()
+        .map(|c| format!("{} {}", c.tool, c.argv))
+        .collect();
+    assert_eq!(m.len(), 2, "{m:#?}");
+    assert!(
+        m[0].starts_with("docker build --tag todo-backend:"),
+        "{m:#?}"
+    );
+    assert!(
+        m[1].starts_with("minikube image load todo-backend:"),
+        "{m:#?}"
+    );
+    let run = env.xtask(&["build", "--image", "db"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(
+        run.stderr.contains("use one of: backend, frontend"),
+        "{run}"
+    );
+}
+
+#[test]
+fn docker_env_on_a_containerd_cluster_is_refused() {
+    let env = Env::new();
+    env.write(
+        "deploy/pipeline.toml",
+        &support::PIPELINE.replace(
+            "driver = \"docker\"",
+            "driver = \"docker\"\ncontainer_runtime = \"containerd\"",
+        ),
+    );
+    env.xtask(&["setup"]).ok();
+    env.clear_calls();
+    let run = env.xtask(&["build", "--strategy", "docker-env"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("runs `containerd`"), "{run}");
+    assert_no_mutation(&env);
+}
+
+#[test]
 fn build_dry_run_prints_the_plan_and_builds_nothing() {
     let env = Env::new();
     env.xtask(&["setup"]).ok();

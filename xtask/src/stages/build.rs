@@ -31,20 +31,7 @@ const REVIEW_PROMPT: &str = "Review this Dockerfile (read from stdin) for securi
 List concrete problems with the line they are on and a fix. Answer in Markdown.";
 
 pub fn run(cx: &Ctx, f: &flags::Build) -> Result<i32> {
-    let config = cx.config()?;
-    let strategy = f.strategy.unwrap_or(config.build.strategy);
-    let images = select(&config, &f.images)?;
-    execute(
-        cx,
-        &mut BuildStage {
-            config,
-            images,
-            no_cluster: f.no_cluster,
-            review: f.review,
-            strategy,
-            docker: Docker::local(),
-        },
-    )
+    execute(cx, &mut BuildStage::new(cx.config()?, f)?)
 }
 
 fn select(config: &Config, wanted: &[String]) -> Result<Vec<(String, Image)>> {
@@ -161,6 +148,20 @@ pub fn plan(observed: &Observed) -> Vec<Step> {
 }
 
 impl BuildStage {
+    /// The stage for `config` and the command-line flags (also what `up` runs).
+    pub fn new(config: Config, f: &flags::Build) -> Result<BuildStage> {
+        let strategy = f.strategy.unwrap_or(config.build.strategy);
+        let images = select(&config, &f.images)?;
+        Ok(BuildStage {
+            config,
+            images,
+            no_cluster: f.no_cluster,
+            review: f.review,
+            strategy,
+            docker: Docker::local(),
+        })
+    }
+
     fn profile(&self) -> &str {
         &self.config.cluster.profile
     }

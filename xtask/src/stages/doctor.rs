@@ -15,12 +15,16 @@ use crate::tools::{self, Version, ai, docker, helm, kubectl, minikube};
 use crate::ui::Tone;
 
 pub fn run(cx: &Ctx, _f: &flags::Doctor) -> Result<i32> {
-    let config = cx.config()?;
-    execute(cx, &mut Doctor { config })
+    execute(
+        cx,
+        &mut Doctor {
+            config: cx.config()?,
+        },
+    )
 }
 
-struct Doctor {
-    config: Config,
+pub struct Doctor {
+    pub config: Config,
 }
 
 /// One row of the tools table.

@@ -18,8 +18,12 @@ use crate::tools::minikube::{ProfileConfig, ProfileState, StartSpec};
 use crate::tools::{self, kubectl, minikube};
 
 pub fn run(cx: &Ctx, _f: &flags::Setup) -> Result<i32> {
-    let config = cx.config()?;
-    execute(cx, &mut Setup { config })
+    execute(
+        cx,
+        &mut Setup {
+            config: cx.config()?,
+        },
+    )
 }
 
 pub struct Setup {

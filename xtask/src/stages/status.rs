@@ -16,12 +16,16 @@ use crate::tools::{self};
 use crate::ui::Tone;
 
 pub fn run(cx: &Ctx, _f: &flags::Status) -> Result<i32> {
-    let config = cx.config()?;
-    execute(cx, &mut Status { config })
+    execute(
+        cx,
+        &mut Status {
+            config: cx.config()?,
+        },
+    )
 }
 
-struct Status {
-    config: Config,
+pub struct Status {
+    pub config: Config,
 }
 
 #[derive(Debug, Clone, Serialize)]
