@@ -203,7 +203,7 @@ impl Config {
                     "invalid configuration in {}{place}: {key}{msg}",
                     file.display()
                 ),
-                "fix the key in the file; every key is described in docs/configuration.md",
+                "fix the key in the file; the keys and their allowed values are commented in deploy/pipeline.toml",
             )
         })
     }
