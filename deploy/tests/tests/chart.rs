@@ -379,3 +379,50 @@ fn every_value_in_values_yaml_is_commented() {
         missing.join("\n")
     );
 }
+
+/// Every object in values.schema.json closes its keys (`additionalProperties: false`) or types
+/// them (a map of strings), except Kubernetes structures passed through unchanged.
+#[test]
+fn values_schema_is_closed_everywhere() {
+    fn walk(node: &serde_json::Value, path: &str, open: &mut Vec<String>) {
+        // Passed to Kubernetes as they are; the API server validates them.
+        const PASSTHROUGH: [&str; 4] = [
+            "/properties/global",
+            "/definitions/affinity/properties/nodeAffinity",
+            "/definitions/affinity/properties/podAffinity",
+            "/definitions/affinity/properties/podAntiAffinity",
+        ];
+        let Some(map) = node.as_object() else { return };
+        if map.get("type").and_then(|t| t.as_str()) == Some("object")
+            && !PASSTHROUGH.contains(&path)
+        {
+            match map.get("additionalProperties") {
+                Some(serde_json::Value::Bool(false)) | Some(serde_json::Value::Object(_)) => {}
+                _ => open.push(path.to_string()),
+            }
+        }
+        for (key, child) in map {
+            match child {
+                serde_json::Value::Object(_) => walk(child, &format!("{path}/{key}"), open),
+                serde_json::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        walk(item, &format!("{path}/{key}/{i}"), open);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let text = std::fs::read_to_string(chart_dir().join("values.schema.json")).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(
+        schema["$schema"], "http://json-schema.org/draft-07/schema#",
+        "draft-07: understood by helm 3.17's and helm 4's validators alike"
+    );
+    let mut open = Vec::new();
+    walk(&schema, "", &mut open);
+    assert!(
+        open.is_empty(),
+        "schema objects open to unknown keys: {open:?}"
+    );
+}
