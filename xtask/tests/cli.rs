@@ -544,3 +544,18 @@ fn completions_print_a_script() {
     run.ok();
     assert!(run.stdout.contains("cargo-xtask"), "{run}");
 }
+
+#[test]
+fn test_command_under_ci_fails_on_a_missing_tier_before_running_tests() {
+    let env = Env::new();
+    let run = env.xtask_with(&["test"], &[("CI", "true")]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("MISSING"), "{run}");
+    assert!(
+        run.stderr
+            .contains("CI=true and test dependencies are missing"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("Chromium (browser tests)"), "{run}");
+    assert!(!run.stderr.contains("Running cargo test"), "{run}");
+}

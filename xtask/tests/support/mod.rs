@@ -139,9 +139,15 @@ impl Env {
     }
 
     pub fn xtask(&self, args: &[&str]) -> Run {
+        self.xtask_with(args, &[])
+    }
+
+    /// Runs the xtask with extra environment variables.
+    pub fn xtask_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
             .env_clear()
+            .envs(vars.iter().copied())
             .env("PATH", &self.bin)
             .env("HOME", self.dir.path())
             .env("FAKE_STATE", &self.state)
