@@ -88,7 +88,7 @@
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
-    li.append(who, " ", body);
+    li.append(who, body);
     log.append(li);
     log.scrollTop = log.scrollHeight;
     return li;

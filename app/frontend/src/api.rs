@@ -4,7 +4,7 @@ use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, SLOW_TIMEOUT};
 
 /// A user id the backend accepts: 1–64 characters of `[A-Za-z0-9._@-]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +140,8 @@ impl Backend {
     /// `kind` is `login` or `signup`.
     pub async fn authenticate(&self, kind: &str, email: &str, password: &str) -> R<TokenReply> {
         let body = json!({ "email": email, "password": password });
-        self.call(Method::POST, &format!("/auth/{kind}"), None, Some(&body))
+        let path = format!("/auth/{kind}");
+        self.call_within(SLOW_TIMEOUT, Method::POST, &path, None, Some(&body))
             .await
     }
 
@@ -186,7 +187,8 @@ impl Backend {
             None => json!({ "message": message }),
         };
         let path = format!("/api/{}/chat", c.user.as_str());
-        self.call(Method::POST, &path, c.token.as_deref(), Some(&body))
+        let token = c.token.as_deref();
+        self.call_within(SLOW_TIMEOUT, Method::POST, &path, token, Some(&body))
             .await
     }
 

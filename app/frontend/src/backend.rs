@@ -25,6 +25,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const PROXY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a page waits for one backend call before showing the "unavailable" notice.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a form waits for slow backend work: a chat turn or a password hash.
+pub const SLOW_TIMEOUT: Duration = Duration::from_secs(15);
 /// The largest JSON answer a page reads from the backend.
 const MAX_JSON: usize = 4 * 1024 * 1024;
 
@@ -114,6 +116,19 @@ impl Backend {
         token: Option<&str>,
         body: Option<&impl Serialize>,
     ) -> Result<T, BackendError> {
+        self.call_within(PAGE_TIMEOUT, method, path, token, body)
+            .await
+    }
+
+    /// [`Self::call`] with its own deadline.
+    pub async fn call_within<T: DeserializeOwned>(
+        &self,
+        timeout: Duration,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, BackendError> {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
@@ -135,12 +150,12 @@ impl Backend {
         let req = builder
             .body(body)
             .map_err(|e| BackendError::BadAnswer(e.to_string()))?;
-        let deadline = tokio::time::Instant::now() + PAGE_TIMEOUT;
-        let resp = self.send(req, PAGE_TIMEOUT).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let resp = self.send(req, timeout).await?;
         let status = resp.status();
         let bytes = tokio::time::timeout_at(deadline, read_limited(resp.into_body()))
             .await
-            .map_err(|_| BackendError::Timeout(PAGE_TIMEOUT))??;
+            .map_err(|_| BackendError::Timeout(timeout))??;
         if !status.is_success() {
             return Err(status_error(status, &bytes));
         }
