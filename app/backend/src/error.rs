@@ -1,0 +1,194 @@
+//! The one error type of the HTTP API and its one mapping to a status and a JSON body.
+//!
+//! Every error answers `{"error":{"code":"snake_case","message":"..."}}`. 5xx bodies never carry
+//! internals; the cause chain goes to the log once, here.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::agent::AgentError;
+use crate::domain::ValidationError;
+use crate::store::StoreError;
+use crate::tools::ToolError;
+
+/// Everything a handler can fail with.
+#[derive(thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body is larger than the 64 KiB limit")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{0}")]
+    AuthDisabled(String),
+    #[error("the language model failed: {0}")]
+    Model(String),
+    #[error("the database is not ready")]
+    NotReady,
+    #[error("the request took too long")]
+    Timeout,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl std::fmt::Debug for ApiError {
+    /// Prints the whole cause chain, for the log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Validation(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.code),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::AuthDisabled(_) => (StatusCode::NOT_FOUND, "auth_disabled"),
+            Self::Model(_) => (StatusCode::BAD_GATEWAY, "model_error"),
+            Self::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+/// The JSON error body.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable code for programs and a message for people.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, code, "request failed");
+        } else {
+            tracing::debug!(error = %self, code, "request rejected");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::EmailTaken => Self::Conflict {
+                code: "email_taken",
+                message: e.to_string(),
+            },
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<ToolError> for ApiError {
+    fn from(e: ToolError) -> Self {
+        match e {
+            ToolError::NotFound(id) => Self::NotFound(format!("task {id} not found")),
+            ToolError::Invalid(v) => Self::Validation(v),
+            ToolError::UnknownTool(_) => Self::Internal(Box::new(e)),
+            ToolError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> Self {
+        match e {
+            AgentError::Model(message) => Self::Model(message),
+            AgentError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// `axum::Json` whose rejections answer in the JSON error shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                Self::Validation(ValidationError::new("invalid_body", e.body_text()))
+            }
+            JsonRejection::JsonSyntaxError(e) => Self::BadRequest {
+                code: "malformed_json",
+                message: e.body_text(),
+            },
+            JsonRejection::MissingJsonContentType(_) => {
+                Self::UnsupportedMediaType("expected Content-Type: application/json".to_owned())
+            }
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            other => Self::BadRequest {
+                code: "bad_request",
+                message: other.body_text(),
+            },
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}

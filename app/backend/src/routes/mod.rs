@@ -1,0 +1,161 @@
+//! The HTTP API.
+//!
+//! - `GET /health`, `GET /ready`, `GET /openapi.json`
+//! - `GET /auth/config`, `POST /auth/signup`, `POST /auth/login`
+//! - `GET|POST /api/{user_id}/tasks`, `GET|PUT|DELETE /api/{user_id}/tasks/{id}`,
+//!   `PATCH /api/{user_id}/tasks/{id}/complete`
+//! - `POST /api/{user_id}/chat`, `GET /api/{user_id}/conversations`,
+//!   `GET /api/{user_id}/conversations/{id}/messages`
+//! - `/mcp` (see [`crate::mcp`])
+
+pub mod auth;
+pub mod chat;
+pub mod conversations;
+pub mod health;
+pub mod tasks;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::domain::{TaskId, UserId};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::{mcp, openapi};
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Requests still running after this answer 503 `timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole application router.
+pub fn router(state: AppState, cancel: CancellationToken) -> Router {
+    let api = Router::new()
+        .route("/api/{user_id}/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/{user_id}/tasks/{id}",
+            get(tasks::get).put(tasks::update).delete(tasks::delete),
+        )
+        .route("/api/{user_id}/tasks/{id}/complete", patch(tasks::toggle))
+        .route("/api/{user_id}/chat", post(chat::send))
+        .route("/api/{user_id}/conversations", get(conversations::list))
+        .route(
+            "/api/{user_id}/conversations/{id}/messages",
+            get(conversations::messages),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_path_user,
+        ));
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp::service(state.clone(), cancel))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_token,
+        ))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::document))
+        .route("/auth/config", get(auth::config))
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/login", post(auth::login))
+        .merge(api)
+        .merge(mcp)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn timeout(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+/// Path parameters by name, with rejections in the JSON error shape.
+async fn path_params<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<Vec<(String, String)>, ApiError> {
+    Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+        .await
+        .map(|Path(params)| params)
+        .map_err(|e| ApiError::BadRequest {
+            code: "invalid_path",
+            message: e.body_text(),
+        })
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
+/// The `{user_id}` of the path, validated.
+pub struct UserPath(pub UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = path_params(parts, state).await?;
+        Ok(Self(UserId::parse(param(&params, "user_id"))?))
+    }
+}
+
+/// The `{user_id}` and task `{id}` of the path, validated.
+pub struct TaskPath(pub UserId, pub TaskId);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = path_params(parts, state).await?;
+        let user = UserId::parse(param(&params, "user_id"))?;
+        Ok(Self(user, TaskId::parse(param(&params, "id"))?))
+    }
+}
+
+/// The `{user_id}` and conversation `{id}` of the path, validated.
+pub struct ConversationPath(pub UserId, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConversationPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = path_params(parts, state).await?;
+        let user = UserId::parse(param(&params, "user_id"))?;
+        let id = TaskId::parse(param(&params, "id")).map_err(|_| {
+            crate::domain::ValidationError::new(
+                "invalid_conversation_id",
+                "conversation id must be a positive integer below 2^63",
+            )
+        })?;
+        Ok(Self(user, id.get()))
+    }
+}

@@ -1,0 +1,190 @@
+//! Builds the application (database, agent, router, listener) and serves it until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::agent::{self, Agent};
+use crate::auth::AuthKeys;
+use crate::config::Config;
+use crate::routes;
+use crate::store::{Store, StoreError};
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
+/// How long start-up keeps retrying a database that does not answer yet.
+const CONNECT_ATTEMPTS: u32 = 30;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub agent: Arc<dyn Agent>,
+    pub auth: Option<Arc<AuthKeys>>,
+}
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database")]
+    Database(#[source] StoreError),
+    #[error("cannot bind {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    cancel: CancellationToken,
+}
+
+/// Makes the rustls crypto provider of the process ring (reqwest is built without one).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Application {
+    /// Connects to the database (retrying while it starts), runs migrations, binds the port.
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        install_crypto_provider();
+        let store = connect_with_retry(config).await?;
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let state = AppState {
+            store,
+            agent: agent::from_config(config),
+            auth: config.auth_secret.as_ref().map(AuthKeys::new),
+        };
+        if state.auth.is_none() {
+            tracing::warn!("AUTH_SECRET is not set: the API is open to anyone who can reach it");
+        }
+        Ok(Self {
+            listener,
+            state,
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    /// The address actually bound (port 0 picks a free port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, drains in-flight requests (up to
+    /// a deadline) and closes the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            listener,
+            state,
+            cancel,
+        } = self;
+        let store = state.store.clone();
+        tracing::info!(
+            addr = %listener.local_addr()?,
+            database = store.kind(),
+            agent = state.agent.name(),
+            "listening"
+        );
+        let router = routes::router(state, cancel.clone());
+        let draining = cancel.clone();
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown requested: draining in-flight requests");
+            // Ends open MCP streams so they do not hold the drain open.
+            draining.cancel();
+        });
+        let deadline = async {
+            cancel.cancelled().await;
+            tokio::time::sleep(DRAIN_DEADLINE).await;
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!("drain deadline passed; stopping with requests in flight"),
+        }
+        store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn connect_with_retry(config: &Config) -> Result<Store, StartupError> {
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let store = Store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            Ok::<_, StoreError>(store)
+        }
+        .await;
+        match result {
+            Ok(store) => return Ok(store),
+            Err(e) if attempt < CONNECT_ATTEMPTS && matches!(e, StoreError::Database(_)) => {
+                tracing::warn!(
+                    attempt,
+                    database = %config.database_url.redacted(),
+                    error = %error_chain(&e),
+                    "database not reachable yet; retrying in 1 s"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(StartupError::Database(e)),
+        }
+    }
+}
+
+/// `error: cause: cause…` on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
