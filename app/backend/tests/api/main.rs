@@ -3,7 +3,11 @@
 
 mod helpers;
 
+mod auth;
 mod bad_input;
+mod chat;
+mod fake_model;
 mod health;
+mod mcp;
 mod process;
 mod tasks;

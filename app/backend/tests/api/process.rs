@@ -185,3 +185,50 @@ fn sigterm_and_sigint_exit_0() {
         assert!(log.iter().any(|l| l.contains("stopped")), "{log:#?}");
     }
 }
+
+const KEY: &str = "sk-fake-secret-key-for-the-process-test";
+
+/// SIGTERM while a chat turn waits for a slow model: the turn completes with 200, then the
+/// process exits 0, and the API key never appears in its debug log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_request_finishes_it_then_exits_0() {
+    use crate::fake_model::{Behaviour, FakeModel};
+    todo_backend::startup::install_crypto_provider();
+    let model = FakeModel::start(Behaviour::Slow(Duration::from_millis(1500))).await;
+    let server = Server::start(&[
+        ("AGENT", "openai"),
+        ("OPENAI_API_KEY", KEY),
+        ("OPENAI_BASE_URL", &model.base_url),
+        ("RUST_LOG", "debug"),
+    ]);
+    let request = reqwest::Client::new()
+        .post(format!("{}/api/demo/chat", server.address))
+        .json(&serde_json::json!({ "message": "add something slowly" }))
+        .send();
+    let pending = tokio::spawn(request);
+    let started = std::time::Instant::now();
+    while model.requests().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the model was never called"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.signal("TERM");
+    let response = pending
+        .await
+        .expect("join")
+        .expect("the in-flight request completes");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["response"], "Sorry for the wait, all done.");
+    let (code, log) = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(15)))
+        .await
+        .expect("join");
+    assert_eq!(code, Some(0), "{log:#?}");
+    assert!(log.len() > 3, "debug log expected: {log:#?}");
+    assert!(
+        !log.iter().any(|l| l.contains(KEY)),
+        "the key leaked into the log"
+    );
+}
