@@ -1,6 +1,7 @@
 //! `todo-frontend healthcheck [URL]`: a probe for container `HEALTHCHECK`s that needs no shell
 //! or curl. Exit 0 on a 2xx answer within 2 s.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -27,5 +28,16 @@ pub async fn check(url: &str) -> Result<(), String> {
         Ok(Err(e)) => Err(format!("{url}: {}", crate::backend::error_chain(&e))),
         Ok(Ok(resp)) if resp.status().is_success() => Ok(()),
         Ok(Ok(resp)) => Err(format!("{url}: answered {}", resp.status())),
+    }
+}
+
+/// The subcommand: exit 0 when healthy, else one line on stderr and exit 1.
+pub async fn run(url: &str) -> ExitCode {
+    match check(url).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(line) => {
+            eprintln!("healthcheck failed: {line}");
+            ExitCode::FAILURE
+        }
     }
 }

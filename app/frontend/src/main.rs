@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use todo_frontend::{config::Config, healthcheck, startup, telemetry};
+use todo_frontend::{config::Config, healthcheck, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,51 +14,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        [] => serve(config).await,
-        ["healthcheck"] | ["healthcheck", _] => {
+    match args.as_slice() {
+        [] => startup::serve(config).await,
+        [cmd, url @ ..] if cmd == "healthcheck" && url.len() <= 1 => {
             let default = format!("http://127.0.0.1:{}/health", config.port);
-            let url = args.get(1).unwrap_or(&default);
-            match healthcheck::check(url).await {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(line) => {
-                    eprintln!("healthcheck failed: {line}");
-                    ExitCode::FAILURE
-                }
-            }
+            healthcheck::run(url.first().unwrap_or(&default)).await
         }
         _ => {
             eprintln!(
                 "usage: todo-frontend [healthcheck [URL]]\nhelp: run with no arguments to serve"
             );
             ExitCode::from(2)
-        }
-    }
-}
-
-async fn serve(config: Config) -> ExitCode {
-    telemetry::init(config.log_format);
-    tracing::info!(host = %config.host, port = config.port, backend = %config.backend, "starting");
-    let app = match startup::Application::build(&config).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot bind {}:{}", config.host, config.port);
-            return ExitCode::FAILURE;
-        }
-    };
-    match app.run_until(startup::shutdown_signal()).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "server failed");
-            ExitCode::FAILURE
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
@@ -108,6 +109,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, "listening");
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(
             self.listener,
@@ -131,6 +133,29 @@ impl Application {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Runs the frontend until SIGTERM or Ctrl-C: what the binary does when given no subcommand.
+pub async fn serve(config: Config) -> ExitCode {
+    crate::telemetry::init(config.log_format);
+    tracing::info!(host = %config.host, port = config.port, backend = %config.backend, "starting");
+    let app = match Application::build(&config).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot bind {}:{}", config.host, config.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server failed");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,219 @@
+//! The pages and forms, against the real backend.
+
+use crate::helpers::{location, spawn_app, spawn_frontend};
+
+#[tokio::test]
+async fn index_lists_the_users_tasks_with_security_headers() {
+    let app = spawn_app().await;
+    app.backend_task("demo", "water the plants").await;
+    app.backend_task("alice", "not for demo").await;
+    let resp = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("water the plants"), "{body}");
+    assert!(!body.contains("not for demo"));
+    assert!(!body.contains("Backend unavailable"));
+    // No inline script anywhere: the CSP would block it.
+    assert!(!body.contains("<script>") && body.contains("<script src=\"/assets/app."));
+    assert!(body.contains("<main") && body.contains("<label for=\"new-title\">"));
+}
+
+#[tokio::test]
+async fn task_titles_are_shown_as_text_not_markup() {
+    let app = spawn_app().await;
+    app.backend_task("demo", "<script>alert(1)</script>").await;
+    let (status, body) = app.get_page("/", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        !body.contains("<script>alert(1)</script>"),
+        "title rendered as markup"
+    );
+    assert!(
+        body.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{body}"
+    );
+    // The same text inside attribute values stays quoted.
+    assert!(!body.contains("\"<script>"));
+}
+
+#[tokio::test]
+async fn forms_add_complete_edit_and_delete_without_javascript() {
+    let app = spawn_app().await;
+    let resp = app
+        .post_form(
+            "/tasks",
+            &[
+                ("title", "buy bread"),
+                ("description", "rye"),
+                ("filter", "all"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        location(&resp).starts_with("/?filter=all#task-"),
+        "{}",
+        location(&resp)
+    );
+    let tasks = app.backend_tasks("demo").await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0]["description"], "rye");
+    let id = tasks[0]["id"].as_i64().unwrap();
+
+    let resp = app
+        .post_form(
+            &format!("/tasks/{id}/toggle"),
+            &[("filter", "pending")],
+            None,
+        )
+        .await;
+    assert_eq!(location(&resp), format!("/?filter=pending#task-{id}"));
+    assert_eq!(app.backend_tasks("demo").await[0]["completed"], true);
+    let (_, completed) = app.get_page("/?filter=completed", None).await;
+    assert!(completed.contains("buy bread"));
+    let (_, pending) = app.get_page("/?filter=pending", None).await;
+    assert!(!pending.contains("buy bread"));
+
+    let (_, edit) = app.get_page(&format!("/?edit={id}"), None).await;
+    assert!(edit.contains(&format!("action=\"/tasks/{id}/edit\"")));
+    let resp = app
+        .post_form(
+            &format!("/tasks/{id}/edit"),
+            &[("title", "buy rye bread"), ("description", "")],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(app.backend_tasks("demo").await[0]["title"], "buy rye bread");
+
+    let resp = app
+        .post_form(&format!("/tasks/{id}/delete"), &[], None)
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(app.backend_tasks("demo").await.is_empty());
+}
+
+#[tokio::test]
+async fn form_errors_come_back_as_a_notice() {
+    let app = spawn_app().await;
+    let resp = app.post_form("/tasks", &[("title", "   ")], None).await;
+    let to = location(&resp);
+    assert!(to.contains("error="), "{to}");
+    let (_, body) = app.get_page(&to, None).await;
+    assert!(body.contains("a task needs a title"), "{body}");
+    // An unknown task is the backend's 404, shown, not a crash.
+    let resp = app.post_form("/tasks/999999/toggle", &[], None).await;
+    assert_eq!(resp.status(), 303);
+    assert!(location(&resp).contains("error="));
+}
+
+#[tokio::test]
+async fn the_user_cookie_chooses_whose_tasks_are_shown() {
+    let app = spawn_app().await;
+    app.backend_task("alice", "task of alice").await;
+    let resp = app.post_form("/user", &[("user_id", "alice")], None).await;
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("todo_user=alice;") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let (_, body) = app.get_page("/", Some("todo_user=alice")).await;
+    assert!(body.contains("task of alice"));
+    let resp = app.post_form("/user", &[("user_id", "bad/id")], None).await;
+    assert!(location(&resp).contains("error="));
+    assert!(resp.headers().get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn chat_form_runs_a_turn_and_the_page_keeps_the_conversation() {
+    let app = spawn_app().await;
+    let resp = app
+        .post_form("/chat", &[("message", "add buy milk")], None)
+        .await;
+    assert_eq!(resp.status(), 303);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("todo_conversation="), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let tasks = app.backend_tasks("demo").await;
+    assert!(tasks.iter().any(|t| t["title"] == "buy milk"), "{tasks:?}");
+    let (_, body) = app.get_page("/", Some(&pair)).await;
+    assert!(body.contains("add buy milk"), "{body}");
+    assert!(body.contains("class=\"msg assistant\""), "{body}");
+    // Without the cookie the newest conversation is shown; after "new conversation" none is.
+    let (_, fresh) = app.get_page("/", None).await;
+    assert!(fresh.contains("class=\"msg user\""));
+    let (_, none) = app.get_page("/", Some("todo_conversation=new")).await;
+    assert!(!none.contains("class=\"msg user\""));
+}
+
+#[tokio::test]
+async fn assets_have_hashed_names_types_and_long_cache() {
+    let app = spawn_app().await;
+    let (_, body) = app.get_page("/", None).await;
+    for (ext, ty) in [
+        ("css", "text/css"),
+        ("js", "text/javascript"),
+        ("svg", "image/svg+xml"),
+    ] {
+        let href = body
+            .match_indices("/assets/")
+            .map(|(i, _)| body[i..].split('"').next().unwrap())
+            .find(|p| p.ends_with(&format!(".{ext}")))
+            .unwrap()
+            .to_owned();
+        let resp = app.http.get(app.url(&href)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{href}");
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(ty)
+        );
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    }
+    let resp = app
+        .http
+        .get(app.url("/assets/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn index_and_health_answer_200_when_the_backend_is_down() {
+    // Nothing listens on this port once the listener is dropped.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (addr, _stop) = spawn_frontend(&format!("http://{free}")).await;
+    let http = reqwest::Client::new();
+    let resp = http.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("Backend unavailable"), "{body}");
+    let resp = http
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
+}
