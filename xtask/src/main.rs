@@ -47,10 +47,10 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
         }
         Cmd::Deploy(_) => stages::not_yet("deploy"),
         Cmd::Aiops(_) => stages::not_yet("aiops"),
-        Cmd::Verify(_) => stages::not_yet("verify"),
-        Cmd::Docs(_) => stages::not_yet("docs"),
+        Cmd::Verify(f) => stages::verify::run(cx, &f),
+        Cmd::Docs(f) => stages::docs::run(cx, &f),
         Cmd::Up(_) => stages::not_yet("up"),
         Cmd::Down(_) => stages::not_yet("down"),
-        Cmd::Local(_) => stages::not_yet("local"),
+        Cmd::Local(f) => stages::local::run(cx, &f),
     }
 }

@@ -92,7 +92,11 @@ impl Background {
     }
 
     /// Waits up to `timeout` for a stdout line for which `pick` returns a value.
-    pub fn wait_line<T>(&mut self, timeout: Duration, pick: impl Fn(&str) -> Option<T>) -> Result<T> {
+    pub fn wait_line<T>(
+        &mut self,
+        timeout: Duration,
+        pick: impl Fn(&str) -> Option<T>,
+    ) -> Result<T> {
         let started = Instant::now();
         let Some(rx) = &self.lines else {
             anyhow::bail!("{}: its output is not captured", self.name);
@@ -161,7 +165,11 @@ impl Background {
     fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if let Some(s) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(s) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 return Some(s);
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -114,7 +114,10 @@ impl Client {
                 Err(e) => format!("{e:#}"),
             };
             if started.elapsed() >= limit {
-                bail!("{url} did not answer 2xx within {}s: {last}", limit.as_secs());
+                bail!(
+                    "{url} did not answer 2xx within {}s: {last}",
+                    limit.as_secs()
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -262,13 +265,19 @@ mod tests {
 
     #[test]
     fn rpc_from_json_and_event_stream() {
-        let j = answer("application/json", r#"{"jsonrpc":"2.0","id":2,"result":{}}"#);
+        let j = answer(
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":2,"result":{}}"#,
+        );
         assert_eq!(rpc_message(&j, 2).expect("json")["id"], 2);
         let sse = answer(
             "text/event-stream",
             "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/x\"}\n\nid: 1\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[]}}\n\n",
         );
-        assert_eq!(rpc_message(&sse, 3).expect("sse")["result"]["tools"], json!([]));
+        assert_eq!(
+            rpc_message(&sse, 3).expect("sse")["result"]["tools"],
+            json!([])
+        );
         assert!(rpc_message(&sse, 9).is_err());
     }
 }

@@ -11,11 +11,18 @@
 //! A new stage: add `stages/<name>.rs` with a struct implementing [`Stage`], a `pub fn run(cx,
 //! flags) -> Result<i32>` that calls [`execute`], and one line in `main.rs`'s dispatch.
 
+pub mod background;
 pub mod build;
+pub mod docs;
+pub mod docs_gen;
 pub mod doctor;
+pub mod http;
+pub mod local;
 pub mod report;
 pub mod setup;
 pub mod status;
+pub mod verify;
+pub mod verify_static;
 
 use std::fmt::Display;
 use std::time::Instant;

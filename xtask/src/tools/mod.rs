@@ -7,6 +7,7 @@ pub mod helm;
 pub mod kubectl;
 pub mod minikube;
 pub mod version;
+pub mod workloads;
 
 use std::path::PathBuf;
 

@@ -28,8 +28,37 @@ pub struct IndexPage {
     pub filters: [TaskFilter; 3],
     pub tasks: Vec<Task>,
     pub edit: Option<i64>,
-    pub messages: Vec<Message>,
+    pub messages: Vec<ChatLine>,
     pub conversation: Option<i64>,
+}
+
+/// One line of the conversation as the page shows it.
+pub struct ChatLine {
+    /// `user`, `assistant` or `tool` (the CSS class).
+    pub role: String,
+    pub text: String,
+}
+
+impl From<Message> for ChatLine {
+    /// Tool results are stored as JSON; the page shows only which tool ran.
+    fn from(m: Message) -> Self {
+        if m.role != "tool" {
+            return Self {
+                role: m.role,
+                text: m.content,
+            };
+        }
+        let name = serde_json::from_str::<serde_json::Value>(&m.content)
+            .ok()
+            .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned));
+        Self {
+            role: m.role,
+            text: match name {
+                Some(name) => name,
+                None => truncate(&m.content, 80),
+            },
+        }
+    }
 }
 
 impl IndexPage {
@@ -101,7 +130,7 @@ pub async fn index(
     page.tasks = tasks.unwrap_or_default();
     if let Ok((conversation, messages)) = chat {
         page.conversation = conversation;
-        page.messages = messages;
+        page.messages = messages.into_iter().map(ChatLine::from).collect();
     }
     Html(page).into_response()
 }

@@ -151,6 +151,9 @@ async fn chat_form_runs_a_turn_and_the_page_keeps_the_conversation() {
     let (_, body) = app.get_page("/", Some(&pair)).await;
     assert!(body.contains("add buy milk"), "{body}");
     assert!(body.contains("class=\"msg assistant\""), "{body}");
+    // Stored tool results show as the tool's name, not raw JSON.
+    assert!(body.contains("Tool used: <code>add_task</code>"), "{body}");
+    assert!(!body.contains("&#34;arguments&#34;") && !body.contains("&quot;arguments&quot;"));
     // Without the cookie the newest conversation is shown; after "new conversation" none is.
     let (_, fresh) = app.get_page("/", None).await;
     assert!(fresh.contains("class=\"msg user\""));

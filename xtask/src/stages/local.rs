@@ -1,0 +1,281 @@
+//! `local`: the backend and the frontend as local processes on SQLite — no Docker, no cluster.
+//!
+//! Builds both binaries with cargo, starts the backend on a SQLite file under the target
+//! directory, waits for its `/health`, starts the frontend pointing at it, prints the URL and
+//! waits. Ctrl-C (or SIGTERM) stops both and exits 0; when one of them dies, the other is
+//! stopped and the exit code is 1.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use super::background::{Background, Output};
+use super::http::Client;
+use crate::ctx::Ctx;
+use crate::error::{failure, usage};
+use crate::flags;
+use crate::run::Call;
+use crate::ui::Tone;
+
+/// The two packages `local` runs.
+pub const PACKAGES: [&str; 2] = ["todo-backend", "todo-frontend"];
+
+pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
+    if f.backend_port == f.frontend_port {
+        return Err(usage(
+            format!(
+                "--backend-port and --frontend-port are both {}",
+                f.backend_port
+            ),
+            "give the two apps different ports",
+        ));
+    }
+    if cx.runner.dry_run() {
+        cx.ui.out("local: plan (dry run, nothing was started):");
+        cx.ui.out(&format!(
+            "  1. cargo build -p {} -p {}",
+            PACKAGES[0], PACKAGES[1]
+        ));
+        cx.ui.out(&format!(
+            "  2. start todo-backend on 127.0.0.1:{} with SQLite under the target directory",
+            f.backend_port
+        ));
+        cx.ui.out(&format!(
+            "  3. start todo-frontend on 127.0.0.1:{} with BACKEND_URL=http://127.0.0.1:{}",
+            f.frontend_port, f.backend_port
+        ));
+        return Ok(0);
+    }
+    for (flag, port) in [
+        ("--backend-port", f.backend_port),
+        ("--frontend-port", f.frontend_port),
+    ] {
+        if port != 0 && TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(failure(
+                format!("port {port} on 127.0.0.1 is already in use"),
+                format!("stop what listens there, or pick another port with {flag} PORT"),
+            ));
+        }
+    }
+    let bins = cx.ui.step("building todo-backend and todo-frontend", || {
+        build_binaries(cx, &cx.root)
+    })?;
+    let backend_bin = bin(&bins, PACKAGES[0])?;
+    let frontend_bin = bin(&bins, PACKAGES[1])?;
+    let data = data_dir(&backend_bin);
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("could not create {}", data.display()))?;
+    let db = data.join("todo.db");
+
+    // Ctrl-C reaches the children too (same process group); the flag lets the xtask wait for
+    // them and exit 0 instead of dying first.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("could not install the Ctrl-C handler")?;
+    }
+
+    let mut env = app_secrets(cx)?;
+    env.extend([
+        ("PORT".to_string(), f.backend_port.to_string()),
+        ("HOST".to_string(), "127.0.0.1".to_string()),
+        (
+            "DATABASE_URL".to_string(),
+            format!("sqlite://{}", db.display()),
+        ),
+    ]);
+    let backend_url = format!("http://127.0.0.1:{}", f.backend_port);
+    let frontend_url = format!("http://127.0.0.1:{}", f.frontend_port);
+    let client = Client::new(Duration::from_secs(2));
+
+    let mut backend =
+        Background::start(cx, "todo-backend", &backend_bin, &[], &env, Output::Inherit)?;
+    wait_healthy(
+        cx,
+        &client,
+        &mut backend,
+        &format!("{backend_url}/health"),
+        &stop,
+    )?;
+    let fenv = vec![
+        ("PORT".to_string(), f.frontend_port.to_string()),
+        ("HOST".to_string(), "127.0.0.1".to_string()),
+        ("BACKEND_URL".to_string(), backend_url.clone()),
+    ];
+    let mut frontend = Background::start(
+        cx,
+        "todo-frontend",
+        &frontend_bin,
+        &[],
+        &fenv,
+        Output::Inherit,
+    )?;
+    wait_healthy(
+        cx,
+        &client,
+        &mut frontend,
+        &format!("{frontend_url}/health"),
+        &stop,
+    )?;
+
+    cx.ui.status(
+        "Running",
+        &format!("backend {backend_url}, data {}", db.display()),
+        Tone::Good,
+    );
+    cx.ui
+        .out(&format!("open {frontend_url}  (Ctrl-C stops both)"));
+
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            cx.ui
+                .status("Stopping", "todo-frontend and todo-backend", Tone::Plain);
+            let f_ok = shutdown(&mut frontend);
+            let b_ok = shutdown(&mut backend);
+            return Ok(if f_ok && b_ok { 0 } else { 1 });
+        }
+        let apps = [&mut backend, &mut frontend];
+        for i in 0..apps.len() {
+            if let Some(status) = apps[i].exited()? {
+                let name = apps[i].name.clone();
+                apps[1 - i].stop(Duration::from_secs(10));
+                return Err(failure(
+                    format!("{name} stopped by itself ({status})"),
+                    "its log above says why; `cargo xtask local -v` shows how it was started",
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Stops one app: it may already be draining after the terminal's Ctrl-C; SIGTERM otherwise.
+/// True when it exited cleanly (or by our signal).
+fn shutdown(app: &mut Background) -> bool {
+    let status = app
+        .wait_for_exit(Duration::from_secs(2))
+        .or_else(|| app.stop(Duration::from_secs(15)));
+    status.is_none_or(|s| s.success() || s.code().is_none())
+}
+
+fn wait_healthy(
+    cx: &Ctx,
+    client: &Client,
+    app: &mut Background,
+    url: &str,
+    stop: &AtomicBool,
+) -> Result<()> {
+    cx.ui.step(&format!("waiting for {}", app.name), || {
+        for _ in 0..300 {
+            if let Some(status) = app.exited()? {
+                return Err(failure(
+                    format!("{} exited during start-up ({status})", app.name),
+                    "its log above says why (a bad setting exits with code 2 naming the variable)",
+                ));
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Err(failure(
+                    format!("interrupted while {} started", app.name),
+                    "-",
+                ));
+            }
+            if matches!(client.get(url), Ok(a) if a.status == 200) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(failure(
+            format!("{} did not answer {url} within 30s", app.name),
+            "run it with RUST_LOG=debug to see where it hangs",
+        ))
+    })
+}
+
+/// The secrets from `.env` the apps may use locally (an OpenAI key, an auth secret). The
+/// `.env` DATABASE_URL is not used: `local` always runs on SQLite.
+fn app_secrets(cx: &Ctx) -> Result<Vec<(String, String)>> {
+    Ok(cx
+        .secrets()?
+        .into_iter()
+        .filter(|(k, _)| k != "DATABASE_URL")
+        .collect())
+}
+
+/// Builds the two apps and returns each binary's path by package name.
+pub fn build_binaries(cx: &Ctx, root: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut call = Call::new(cargo).args(["build", "--message-format=json-render-diagnostics"]);
+    for p in PACKAGES {
+        call = call.args(["-p", p]);
+    }
+    let out = cx.runner.run(
+        &call
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml").display().to_string())
+            .timeout(Duration::from_secs(3600))
+            .hint("fix the compile error above, then run `cargo xtask local` again"),
+    )?;
+    Ok(executables(&out.stdout))
+}
+
+/// The executables in cargo's JSON messages, by package name.
+pub fn executables(messages: &str) -> Vec<(String, PathBuf)> {
+    #[derive(Deserialize)]
+    struct Target {
+        name: String,
+    }
+    #[derive(Deserialize)]
+    struct Msg {
+        reason: String,
+        target: Option<Target>,
+        executable: Option<PathBuf>,
+    }
+    messages
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Msg>(l).ok())
+        .filter(|m| m.reason == "compiler-artifact")
+        .filter_map(|m| Some((m.target?.name, m.executable?)))
+        .collect()
+}
+
+fn bin(bins: &[(String, PathBuf)], name: &str) -> Result<PathBuf> {
+    bins.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p.clone())
+        .ok_or_else(|| {
+            failure(
+                format!("cargo built no `{name}` executable"),
+                "check that the workspace has the package (`cargo metadata`)",
+            )
+        })
+}
+
+/// `<target>/local` next to `<target>/debug/<binary>`.
+fn data_dir(binary: &Path) -> PathBuf {
+    binary
+        .parent()
+        .and_then(Path::parent)
+        .map(|t| t.join("local"))
+        .unwrap_or_else(|| PathBuf::from("target/local"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executables_from_cargo_messages() {
+        let text = r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["lib"],"name":"testkit"},"executable":null}
+{"reason":"compiler-artifact","package_id":"y","target":{"kind":["bin"],"name":"todo-backend"},"executable":"/t/debug/todo-backend"}
+{"reason":"build-finished","success":true}"#;
+        let bins = executables(text);
+        assert_eq!(bins.len(), 1);
+        assert_eq!(bins[0].0, "todo-backend");
+        assert_eq!(data_dir(&bins[0].1), PathBuf::from("/t/local"));
+    }
+}

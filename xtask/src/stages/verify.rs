@@ -1,0 +1,538 @@
+//! Stage 6, `verify`: the deployed app, end to end. Every pod Ready with no restarts, the
+//! Services have endpoints; then, through port-forwards the xtask starts and always stops:
+//! backend `/health` and `/ready`, frontend `/`, a task created, a chat turn that adds a
+//! uniquely named task, a list that shows both (all through the frontend's `/api`), the
+//! created tasks deleted again, and MCP `tools/list` naming the five tools.
+//! `verify --static` runs the checks that need no cluster (see `verify_static.rs`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, anyhow, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::background::{Background, Output};
+use super::http::{Client, Mcp};
+use super::verify_static::StaticVerify;
+use super::{GateResult, Report, Stage, execute};
+use crate::config::Config;
+use crate::ctx::Ctx;
+use crate::error::failure;
+use crate::flags;
+use crate::tools::kubectl::{self, Pod};
+use crate::tools::{self, workloads};
+
+/// The MCP tools the backend must offer.
+pub const MCP_TOOLS: [&str; 5] = [
+    "add_task",
+    "list_tasks",
+    "complete_task",
+    "delete_task",
+    "update_task",
+];
+
+pub fn run(cx: &Ctx, f: &flags::Verify) -> Result<i32> {
+    let config = cx.config()?;
+    if f.static_only {
+        execute(cx, &mut StaticVerify::new(config))
+    } else {
+        execute(cx, &mut ClusterVerify::new(config))
+    }
+}
+
+pub struct ClusterVerify {
+    pub config: Config,
+    forwards: Vec<Background>,
+}
+
+impl ClusterVerify {
+    pub fn new(config: Config) -> ClusterVerify {
+        ClusterVerify {
+            config,
+            forwards: Vec::new(),
+        }
+    }
+
+    fn context(&self) -> &str {
+        &self.config.cluster.profile
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    pub namespace: String,
+    pub pods: Vec<Pod>,
+    /// (name, ports)
+    pub services: Vec<(String, Vec<u16>)>,
+    pub backend: Option<(String, u16)>,
+    pub frontend: Option<(String, u16)>,
+}
+
+fn find_service(services: &[(String, Vec<u16>)], part: &str) -> Option<(String, u16)> {
+    services
+        .iter()
+        .find(|(n, _)| n.ends_with(&format!("-{part}")) || n == part)
+        .or_else(|| services.iter().find(|(n, _)| n.contains(part)))
+        .and_then(|(n, ports)| ports.first().map(|p| (n.clone(), *p)))
+}
+
+impl Stage for ClusterVerify {
+    type Observed = Observed;
+    type Step = String;
+
+    fn name(&self) -> &'static str {
+        "verify"
+    }
+
+    fn mutates(&self) -> bool {
+        false
+    }
+
+    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
+        if tools::find("kubectl").is_none() {
+            return Err(failure(
+                "`kubectl` was not found on PATH",
+                kubectl::INSTALL_HINT,
+            ));
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
+        let r = &cx.runner;
+        let ns = self.config.deploy.namespace.clone();
+        let ctx = Some(self.context());
+        let pods = kubectl::pods(r, ctx, &ns, None)?;
+        let services = workloads::service_ports(r, ctx, &ns)?;
+        Ok(Observed {
+            backend: find_service(&services, "backend"),
+            frontend: find_service(&services, "frontend"),
+            namespace: ns,
+            pods,
+            services,
+        })
+    }
+
+    fn plan(&mut self, _cx: &Ctx, _o: &Observed) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn act(&mut self, _cx: &Ctx, _s: &String) -> Result<()> {
+        Ok(())
+    }
+
+    fn gates(&mut self, cx: &Ctx, o: &Observed, report: &mut Report) -> Result<()> {
+        let deploy_hint = "run `cargo xtask deploy --helm` (or `cargo xtask up`), then `cargo xtask status` to see the pods";
+        report.gate(cx, "pods ready, no restarts", || Ok(pods_gate(&o.pods)));
+        let (Some(backend), Some(frontend)) = (o.backend.clone(), o.frontend.clone()) else {
+            report.gate(cx, "services found", || {
+                Ok(GateResult::Fail {
+                    detail: format!(
+                        "no backend and frontend Service in namespace `{}` (found: {})",
+                        o.namespace,
+                        o.services
+                            .iter()
+                            .map(|s| s.0.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    help: deploy_hint.into(),
+                })
+            });
+            return Ok(());
+        };
+        for svc in [&backend.0, &frontend.0] {
+            report.gate(cx, &format!("endpoints of {svc}"), || {
+                let (ready, total) =
+                    workloads::service_endpoints(&cx.runner, Some(self.context()), &o.namespace, svc)?;
+                Ok(if ready > 0 {
+                    GateResult::Pass(format!("{ready} of {total} ready"))
+                } else {
+                    GateResult::Fail {
+                        detail: format!("{svc} has no ready endpoint ({total} in all)"),
+                        help: "its pods are not Ready or the selector matches no pod: `cargo xtask status`".into(),
+                    }
+                })
+            });
+        }
+        let mut urls = (None, None);
+        report.gate(cx, "port-forwards started", || {
+            let b = self.forward(cx, &o.namespace, &backend.0, backend.1)?;
+            let f = self.forward(cx, &o.namespace, &frontend.0, frontend.1)?;
+            let detail = format!("backend {b}, frontend {f}");
+            urls = (Some(b), Some(f));
+            Ok(GateResult::Pass(detail))
+        });
+        let (Some(b), Some(f)) = urls else {
+            self.stop_forwards();
+            return Ok(());
+        };
+        app_checks(cx, report, &b, &f);
+        self.stop_forwards();
+        Ok(())
+    }
+}
+
+impl ClusterVerify {
+    /// Starts `kubectl port-forward service/NAME :PORT` and returns the local URL; when the
+    /// port-forward fails for the frontend, `minikube service --url` is tried.
+    fn forward(&mut self, cx: &Ctx, ns: &str, service: &str, port: u16) -> Result<String> {
+        let args = workloads::port_forward_args(Some(self.context()), ns, service, port);
+        let kubectl = tools::find("kubectl").ok_or_else(|| anyhow!("kubectl is not on PATH"))?;
+        let mut pf = Background::start(
+            cx,
+            &format!("port-forward to {service}"),
+            &kubectl,
+            &args,
+            &[],
+            Output::Lines,
+        )?;
+        match pf.wait_line(Duration::from_secs(30), workloads::parse_forwarding) {
+            Ok(local) => {
+                self.forwards.push(pf);
+                Ok(format!("http://127.0.0.1:{local}"))
+            }
+            Err(e) if service.contains("frontend") && tools::find("minikube").is_some() => {
+                drop(pf);
+                cx.ui.warn(&format!(
+                    "port-forward to {service} failed; trying `minikube service --url`: {e:#}"
+                ));
+                let minikube = tools::find("minikube").ok_or_else(|| anyhow!("no minikube"))?;
+                let args = vec![
+                    "service".to_string(),
+                    service.to_string(),
+                    "--namespace".into(),
+                    ns.to_string(),
+                    "--url".into(),
+                    "--profile".into(),
+                    self.context().to_string(),
+                ];
+                let mut svc = Background::start(
+                    cx,
+                    &format!("minikube service {service}"),
+                    &minikube,
+                    &args,
+                    &[],
+                    Output::Lines,
+                )?;
+                let url = svc.wait_line(Duration::from_secs(60), workloads::parse_service_url)?;
+                self.forwards.push(svc);
+                Ok(url)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn stop_forwards(&mut self) {
+        for mut f in self.forwards.drain(..) {
+            f.stop(Duration::from_secs(3));
+        }
+    }
+}
+
+/// Ready pods without restarts (finished test pods are ignored).
+pub fn pods_gate(pods: &[Pod]) -> GateResult {
+    let live: Vec<&Pod> = pods.iter().filter(|p| p.phase != "Succeeded").collect();
+    if live.is_empty() {
+        return GateResult::Fail {
+            detail: "no pods in the namespace".into(),
+            help: "deploy first: `cargo xtask deploy --helm` or `cargo xtask up`".into(),
+        };
+    }
+    let bad: Vec<String> = live
+        .iter()
+        .filter(|p| !p.ready || p.restarts > 0)
+        .map(|p| {
+            let why = p.problem.as_ref().map(|x| x.0.clone()).unwrap_or_else(|| {
+                if p.ready {
+                    "ready".into()
+                } else {
+                    format!("{} not ready", p.phase)
+                }
+            });
+            format!("{} ({why}, {} restarts)", p.name, p.restarts)
+        })
+        .collect();
+    if bad.is_empty() {
+        GateResult::Pass(format!("{} pods", live.len()))
+    } else {
+        GateResult::Fail {
+            detail: bad.join("; "),
+            help: "see `kubectl describe pod NAME` and `kubectl logs NAME --previous`; a restart means a crash or a failed liveness probe".into(),
+        }
+    }
+}
+
+/// A name no earlier run used.
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{:x}-{}", nanos & 0xffff_ffff, std::process::id())
+}
+
+/// The HTTP checks against the forwarded backend (`b`) and frontend (`f`) URLs.
+pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
+    let client = Client::new(Duration::from_secs(15));
+    let expect = |url: &str, want: u16, contains: &str| -> Result<GateResult> {
+        let a = client
+            .wait_ok(url, Duration::from_secs(20))
+            .or_else(|_| client.get(url))?;
+        Ok(if a.status == want && a.body.contains(contains) {
+            GateResult::Pass(format!("{} ({} bytes)", a.status, a.body.len()))
+        } else {
+            GateResult::Fail {
+                detail: format!(
+                    "GET {url} answered {}: {}",
+                    a.status,
+                    a.body.chars().take(160).collect::<String>()
+                ),
+                help: "see the pod's log: `kubectl logs -n NAMESPACE deploy/NAME`".into(),
+            }
+        })
+    };
+    report.gate(cx, "backend /health", || {
+        expect(&format!("{b}/health"), 200, "ok")
+    });
+    report.gate(cx, "backend /ready", || {
+        expect(&format!("{b}/ready"), 200, "ready")
+    });
+    report.gate(cx, "frontend /", || expect(&format!("{f}/"), 200, "<"));
+
+    let mut auth: Option<String> = None;
+    let user = match login(&client, b, &mut auth) {
+        Ok(u) => u,
+        Err(e) => {
+            report.gate(cx, "sign-up for the checks", || Err(e));
+            return;
+        }
+    };
+    let headers: Vec<(&str, String)> = auth
+        .iter()
+        .map(|t| ("authorization", format!("Bearer {t}")))
+        .collect();
+    let hdr: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let api = format!("{f}/api/{user}");
+    let title = unique("verify-task");
+    let chat_name = unique("verify-chat");
+    let mut created: Vec<i64> = Vec::new();
+
+    report.gate(cx, "create a task through the frontend", || {
+        let a = client.send(
+            "POST",
+            &format!("{api}/tasks"),
+            Some(&json!({"title": title})),
+            &hdr,
+        )?;
+        if a.status != 201 {
+            return Ok(api_fail("POST tasks", a.status, &a.body));
+        }
+        let id = a
+            .json()?
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| anyhow!("no id in {}", a.body))?;
+        created.push(id);
+        Ok(GateResult::Pass(format!("task {id}")))
+    });
+    report.gate(cx, "chat turn adds a task", || {
+        let a = client.send(
+            "POST",
+            &format!("{api}/chat"),
+            Some(&json!({"message": format!("add {chat_name}")})),
+            &hdr,
+        )?;
+        if a.status != 200 {
+            return Ok(api_fail("POST chat", a.status, &a.body));
+        }
+        let v = a.json()?;
+        let calls: Vec<String> = v
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(if calls.iter().any(|c| c == "add_task") {
+            GateResult::Pass(format!("tool calls: {}", calls.join(", ")))
+        } else {
+            GateResult::Fail {
+                detail: format!(
+                    "the chat answer called no add_task: {}",
+                    a.body.chars().take(200).collect::<String>()
+                ),
+                help: "check the backend's agent setting (AGENT) and its log".into(),
+            }
+        })
+    });
+    report.gate(cx, "list shows both tasks", || {
+        let a = client.send("GET", &format!("{api}/tasks?status=all"), None, &hdr)?;
+        if a.status != 200 {
+            return Ok(api_fail("GET tasks", a.status, &a.body));
+        }
+        let list = a.json()?;
+        let items = list.as_array().cloned().unwrap_or_default();
+        let find = |needle: &str| {
+            items.iter().find(|t| {
+                t.get("title")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.contains(needle))
+            })
+        };
+        if let Some(id) = find(&chat_name)
+            .and_then(|t| t.get("id"))
+            .and_then(Value::as_i64)
+        {
+            created.push(id);
+        }
+        Ok(match (find(&title), find(&chat_name)) {
+            (Some(_), Some(_)) => GateResult::Pass(format!("{} tasks listed", items.len())),
+            (t, c) => GateResult::Fail {
+                detail: format!(
+                    "missing from the list:{}{}",
+                    if t.is_none() {
+                        format!(" `{title}`")
+                    } else {
+                        String::new()
+                    },
+                    if c.is_none() {
+                        format!(" `{chat_name}` (added by chat)")
+                    } else {
+                        String::new()
+                    }
+                ),
+                help: "the backend did not store the task: see its log".into(),
+            },
+        })
+    });
+    report.gate(cx, "clean up the created tasks", || {
+        let mut left = Vec::new();
+        for id in &created {
+            let a = client.send("DELETE", &format!("{api}/tasks/{id}"), None, &hdr)?;
+            if a.status != 204 {
+                left.push(format!("{id} ({})", a.status));
+            }
+        }
+        Ok(if left.is_empty() {
+            GateResult::Pass(format!("{} deleted", created.len()))
+        } else {
+            GateResult::Fail {
+                detail: format!("could not delete tasks {}", left.join(", ")),
+                help: format!("delete them by hand: DELETE /api/{user}/tasks/ID"),
+            }
+        })
+    });
+    report.gate(cx, "MCP tools/list", || {
+        let mut mcp = Mcp::connect(&client, &format!("{b}/mcp"))?;
+        let names = mcp.tool_names()?;
+        let missing: Vec<&str> = MCP_TOOLS
+            .iter()
+            .copied()
+            .filter(|t| !names.iter().any(|n| n == t))
+            .collect();
+        Ok(if missing.is_empty() {
+            GateResult::Pass(format!("{} tools: {}", names.len(), names.join(", ")))
+        } else {
+            GateResult::Fail {
+                detail: format!("missing tools: {} (listed: {})", missing.join(", "), names.join(", ")),
+                help: "the backend image is older than the MCP tools: `cargo xtask build` and deploy again".into(),
+            }
+        })
+    });
+}
+
+fn api_fail(what: &str, status: u16, body: &str) -> GateResult {
+    let hint = match status {
+        401 | 403 => "the API needs a token: check AUTH_SECRET in .env",
+        502 => "the frontend cannot reach the backend: check BACKEND_URL and the backend Service",
+        _ => "see the backend's log: `kubectl logs -n NAMESPACE deploy/NAME-backend`",
+    };
+    GateResult::Fail {
+        detail: format!(
+            "{what} answered {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ),
+        help: hint.into(),
+    }
+}
+
+/// The user the checks act as: a fixed name on an open API; with auth on, a fresh account
+/// (its token goes into `auth`).
+fn login(client: &Client, backend: &str, auth: &mut Option<String>) -> Result<String> {
+    let a = client.get(&format!("{backend}/auth/config"))?;
+    let enabled = a.status == 200
+        && a.json()
+            .ok()
+            .and_then(|v| v.get("enabled").and_then(Value::as_bool))
+            .unwrap_or(false);
+    if !enabled {
+        return Ok("xtask-verify".into());
+    }
+    let email = format!("{}@verify.invalid", unique("xtask"));
+    let password = unique("pw-Verify");
+    let a = client.send(
+        "POST",
+        &format!("{backend}/auth/signup"),
+        Some(&json!({"email": email, "password": password})),
+        &[],
+    )?;
+    if a.status != 201 && a.status != 200 {
+        bail!("sign-up answered {}: {}", a.status, a.body);
+    }
+    let v = a.json()?;
+    *auth = v.get("token").and_then(Value::as_str).map(str::to_string);
+    v.get("user_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| anyhow!("sign-up answer has no user_id: {}", a.body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(name: &str, phase: &str, ready: bool, restarts: u32) -> Pod {
+        Pod {
+            name: name.into(),
+            phase: phase.into(),
+            ready,
+            restarts,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn pods_gate_wants_ready_without_restarts() {
+        assert!(matches!(
+            pods_gate(&[
+                pod("a", "Running", true, 0),
+                pod("t", "Succeeded", false, 0)
+            ]),
+            GateResult::Pass(_)
+        ));
+        assert!(matches!(
+            pods_gate(&[pod("a", "Running", true, 1)]),
+            GateResult::Fail { .. }
+        ));
+        assert!(matches!(pods_gate(&[]), GateResult::Fail { .. }));
+    }
+
+    #[test]
+    fn services_by_component() {
+        let s = vec![
+            ("todo-chatbot-backend".to_string(), vec![8000]),
+            ("todo-chatbot-frontend".to_string(), vec![80]),
+        ];
+        assert_eq!(
+            find_service(&s, "backend"),
+            Some(("todo-chatbot-backend".into(), 8000))
+        );
+        assert_eq!(
+            find_service(&s, "frontend"),
+            Some(("todo-chatbot-frontend".into(), 80))
+        );
+    }
+}
