@@ -4,6 +4,7 @@
 
 mod auth;
 mod browser;
+mod headers;
 mod helpers;
 mod pages;
 mod process;
