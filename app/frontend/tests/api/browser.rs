@@ -214,6 +214,27 @@ async fn journey(c: &Client, home: &str) -> Result<(), fantoccini::error::CmdErr
     })
     .await;
 
+    // Edit a title: the form opens in place with focus in it.
+    let plants = task_item("water the plants");
+    c.find(Locator::XPath(&format!("{plants}//a[text()='Edit']")))
+        .await?
+        .click()
+        .await?;
+    let field = wait_for(c, "//form[contains(@class,'edit')]//input[@name='title']").await;
+    assert_eq!(
+        c.active_element().await?.attr("name").await?.as_deref(),
+        Some("title")
+    );
+    field.clear().await?;
+    field.send_keys("water the ferns").await?;
+    c.find(Locator::XPath(
+        "//form[contains(@class,'edit')]//button[@type='submit']",
+    ))
+    .await?
+    .click()
+    .await?;
+    wait_for(c, &task_item("water the ferns")).await;
+
     // Reload: the conversation is still there, and the list as the server has it.
     c.refresh().await?;
     wait_for(
@@ -222,7 +243,7 @@ async fn journey(c: &Client, home: &str) -> Result<(), fantoccini::error::CmdErr
     )
     .await;
     wait_for(c, "//ol[@id='chat-log']/li[contains(@class,'assistant')]").await;
-    wait_for(c, &task_item("water the plants")).await;
+    wait_for(c, &task_item("water the ferns")).await;
     assert!(c.find(Locator::XPath(&milk)).await.is_err());
     Ok(())
 }
