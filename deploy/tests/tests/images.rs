@@ -22,17 +22,22 @@ static HEAVY: Mutex<()> = Mutex::new(());
 /// The size budget of each app image (decimal MB, as `docker images` shows them).
 const MAX_IMAGE_BYTES: u64 = 40_000_000;
 
-fn setup() -> bool {
+/// The app images (and, with `postgres`, the PostgreSQL image) are built; false when Docker is
+/// missing outside CI.
+fn setup(postgres: bool) -> bool {
     if !testkit::docker() {
         return false;
     }
-    docker::require_images();
+    if postgres {
+        docker::require_postgres_image();
+    }
+    docker::require_app_images();
     true
 }
 
 #[test]
 fn app_images_are_small_non_root_labelled_and_use_exec_form() {
-    if !setup() {
+    if !setup(false) {
         return;
     }
     let revision = docker::revision();
@@ -91,7 +96,7 @@ fn app_images_are_small_non_root_labelled_and_use_exec_form() {
 
 #[test]
 fn app_images_hold_no_source_secrets_shell_or_package_manager() {
-    if !setup() {
+    if !setup(false) {
         return;
     }
     for image in [BACKEND_IMAGE, FRONTEND_IMAGE] {
@@ -157,25 +162,31 @@ fn build_context_excludes_secrets_and_build_output() {
 
 #[test]
 fn postgres_image_honours_the_official_environment() {
-    if !setup() {
+    if !testkit::docker() {
         return;
     }
+    docker::require_postgres_image();
+
     let mut guard = Cleanup::default();
+    let net = guard.network(&docker::unique("net"));
     let pg = guard.container(&docker::unique("pg"));
-    stack::start_postgres(&pg, None);
+    stack::start_postgres(&pg, Some(&net));
     assert_eq!(inspect(POSTGRES_IMAGE, "{{.Config.User}}"), "999:999");
     let whoami = stack::psql(
+        &net,
         &pg,
         "todo",
         "secret",
-        "todo",
         "select current_user || ' ' || current_database()",
     )
     .expect("the configured user reaches the configured database");
     assert_eq!(whoami, "todo todo");
+    let refused = stack::psql(&net, &pg, "todo", "wrong", "select 1");
     assert!(
-        stack::psql(&pg, "todo", "wrong", "todo", "select 1").is_err(),
-        "a wrong password must be refused over TCP"
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("password authentication failed")),
+        "a wrong password must be refused over the network: {refused:?}"
     );
     let data = ok(&[
         "exec",
@@ -192,7 +203,7 @@ fn postgres_image_honours_the_official_environment() {
 
 #[test]
 fn backend_with_postgres_serves_through_the_frontend() {
-    if !setup() {
+    if !setup(true) {
         return;
     }
     let mut guard = Cleanup::default();
@@ -217,7 +228,7 @@ fn backend_with_postgres_serves_through_the_frontend() {
 
 #[test]
 fn backend_with_sqlite_on_a_volume_keeps_data_across_restarts() {
-    if !setup() {
+    if !setup(false) {
         return;
     }
     let mut guard = Cleanup::default();
@@ -251,7 +262,7 @@ fn backend_with_sqlite_on_a_volume_keeps_data_across_restarts() {
 
 #[test]
 fn containers_start_to_ready_quickly() {
-    if !setup() {
+    if !setup(false) {
         return;
     }
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
@@ -276,7 +287,7 @@ fn containers_start_to_ready_quickly() {
 
 #[test]
 fn rebuild_after_an_app_code_change_reuses_the_dependency_layer() {
-    if !setup() {
+    if !setup(false) {
         return;
     }
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());

@@ -177,15 +177,16 @@ impl Background {
         None
     }
 
-    /// Sends `signal` (e.g. "TERM", "INT") to the process.
-    pub fn signal(&self, signal: &str) {
-        if let Some(pid) = self.id() {
-            let _ = Command::new("kill")
-                .args([format!("-{signal}"), pid.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+    /// Sends `signal` (e.g. "TERM", "INT") to the process with `kill`; false when that could
+    /// not be done (no `kill` program, process gone).
+    pub fn signal(&self, signal: &str) -> bool {
+        let Some(pid) = self.id() else { return false };
+        Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Stops the process: SIGTERM, up to `grace` to exit, then SIGKILL. Returns its status.
@@ -194,8 +195,9 @@ impl Background {
             self.child = None;
             return Some(s);
         }
-        self.signal("TERM");
-        let status = self.wait_exit(grace).or_else(|| {
+        let sent = self.signal("TERM");
+        let status = if sent { self.wait_exit(grace) } else { None };
+        let status = status.or_else(|| {
             let c = self.child.as_mut()?;
             let _ = c.kill();
             c.wait().ok()

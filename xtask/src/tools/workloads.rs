@@ -60,17 +60,19 @@ pub fn parse_containers(text: &str) -> Result<Vec<Container>> {
         #[serde(default)]
         resources: Res,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct PodSpec {
         #[serde(default)]
         containers: Vec<C>,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Template {
+        #[serde(default)]
         spec: PodSpec,
     }
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Spec {
+        #[serde(default)]
         template: Template,
     }
     #[derive(Deserialize)]
@@ -82,6 +84,7 @@ pub fn parse_containers(text: &str) -> Result<Vec<Container>> {
         #[serde(default)]
         kind: String,
         metadata: Meta,
+        #[serde(default)]
         spec: Spec,
     }
     #[derive(Deserialize)]

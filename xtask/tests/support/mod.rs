@@ -32,6 +32,7 @@ const SYSTEM_TOOLS: &[&str] = &[
     "touch",
     "sort",
     "wc",
+    "sleep",
 ];
 
 pub const FAKES: &[&str] = &["docker", "minikube", "kubectl", "helm"];

@@ -171,8 +171,8 @@ pub fn revision() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Builds the three images once per test binary; every test shares the result.
-pub fn images() -> &'static Result<(), String> {
+/// Builds the two app images once per test binary; every test shares the result.
+fn app_images() -> &'static Result<(), String> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = repo_root();
@@ -181,25 +181,41 @@ pub fn images() -> &'static Result<(), String> {
             let log = build_app(&root, target, tag, &rev)?;
             eprintln!("built {tag} in {:.1}s", log.elapsed.as_secs_f64());
         }
-        let out = Command::new("docker")
-            .args(["build", "-t", POSTGRES_IMAGE, "deploy/docker/postgres"])
-            .current_dir(&root)
-            .output()
-            .map_err(|e| format!("cannot run docker build: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "docker build of {POSTGRES_IMAGE} failed:\n{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
         Ok(())
     })
 }
 
-/// Panics with the build error when the images could not be built.
-pub fn require_images() {
-    if let Err(e) = images() {
+/// Builds the PostgreSQL image once per test binary.
+fn postgres_image() -> &'static Result<(), String> {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = Command::new("docker")
+            .args(["build", "-t", POSTGRES_IMAGE, "deploy/docker/postgres"])
+            .current_dir(repo_root())
+            .output()
+            .map_err(|e| format!("cannot run docker build: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "docker build of {POSTGRES_IMAGE} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    })
+}
+
+/// Panics with the build error when the app images could not be built.
+pub fn require_app_images() {
+    if let Err(e) = app_images() {
+        panic!("{e}");
+    }
+}
+
+/// Panics with the build error when the PostgreSQL image could not be built.
+pub fn require_postgres_image() {
+    if let Err(e) = postgres_image() {
         panic!("{e}");
     }
 }

@@ -79,29 +79,28 @@ pub fn start_postgres(name: &str, network: Option<&str>) {
     }
 }
 
-/// One query through psql over TCP inside the container; the trimmed single value.
+/// One query through psql from a client container on `network`, so it takes the remote path
+/// (inside the server container, connections from localhost are trusted as in the official image).
 pub fn psql(
-    container: &str,
+    network: &str,
+    host: &str,
     user: &str,
     password: &str,
-    db: &str,
     sql: &str,
 ) -> Result<String, String> {
     let out = Command::new("docker")
         .args([
-            "exec",
+            "run",
+            "--rm",
+            "--network",
+            network,
             "-e",
             "PGPASSWORD",
-            container,
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            user,
-            "-d",
-            db,
+            POSTGRES_IMAGE,
         ])
-        .args(["-X", "-t", "-A", "-c", sql])
+        .args([
+            "psql", "-h", host, "-U", user, "-d", "todo", "-X", "-t", "-A", "-c", sql,
+        ])
         .env("PGPASSWORD", password)
         .output()
         .map_err(|e| e.to_string())?;

@@ -1,0 +1,243 @@
+//! `verify`, `aiops`, `docs` and `up`: the real xtask binary against the fake cluster tools, with
+//! the real backend and frontend (built by the test) behind the fake kubectl's port-forward.
+
+mod apps;
+mod support;
+
+use std::path::Path;
+
+use apps::{Apps, alive};
+use support::Env;
+
+const BACKEND: &str = "todo-chatbot-backend";
+const FRONTEND: &str = "todo-chatbot-frontend";
+
+fn ready_pod(name: &str, restarts: u32) -> String {
+    format!(
+        r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":{restarts},"state":{{"running":{{}}}}}}]}}}}"#
+    )
+}
+
+fn list(items: &[String]) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
+        items.join(",")
+    )
+}
+
+/// The fake cluster as a deploy leaves it: a running profile, ready pods, the two Services with
+/// endpoints, and port-forwards that reach `apps`.
+fn deployed(env: &Env, apps: &Apps) {
+    env.xtask(&["setup"]).ok();
+    env.clear_calls();
+    env.knob(
+        "kube/pods-todo.json",
+        &list(&[
+            ready_pod("todo-chatbot-backend-7d9f-abcde", 0),
+            ready_pod("todo-chatbot-frontend-5c6b-fghij", 0),
+        ]),
+    );
+    let svc = |name: &str, kind: &str, port: u16| {
+        format!(
+            r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"{kind}","ports":[{{"name":"http","port":{port}}}]}},"status":{{"loadBalancer":{{}}}}}}"#
+        )
+    };
+    env.knob(
+        "kube/services-todo.json",
+        &list(&[
+            svc(BACKEND, "ClusterIP", 8000),
+            svc(FRONTEND, "LoadBalancer", 80),
+        ]),
+    );
+    let slice = |name: &str| {
+        format!(
+            r#"{{"metadata":{{"name":"{name}-x1","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
+        )
+    };
+    env.knob(
+        "kube/endpointslices-todo.json",
+        &list(&[slice(BACKEND), slice(FRONTEND)]),
+    );
+    env.knob(
+        &format!("kube/forward/{BACKEND}"),
+        &apps.backend_port.to_string(),
+    );
+    env.knob(
+        &format!("kube/forward/{FRONTEND}"),
+        &apps.frontend_port.to_string(),
+    );
+}
+
+fn forward_pids(env: &Env) -> Vec<u32> {
+    [BACKEND, FRONTEND]
+        .iter()
+        .filter_map(|s| {
+            std::fs::read_to_string(env.state.join(format!("kube/forward/{s}.pid"))).ok()
+        })
+        .filter_map(|t| t.trim().parse().ok())
+        .collect()
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut resp = ureq::get(url).call().expect("GET works");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().expect("body"))
+}
+
+#[test]
+fn verify_reaches_the_real_apps_through_the_port_forward_and_stops_it() {
+    let apps = Apps::start();
+    let env = Env::new();
+    deployed(&env, &apps);
+    let run = env.xtask(&["verify", "--json"]);
+    run.ok();
+    let report = run.json();
+    let gates = report["gates"].as_array().expect("gates");
+    let names: Vec<&str> = gates.iter().filter_map(|g| g["name"].as_str()).collect();
+    for want in [
+        "pods ready, no restarts",
+        "backend /health",
+        "backend /ready",
+        "frontend /",
+        "create a task through the frontend",
+        "chat turn adds a task",
+        "list shows both tasks",
+        "clean up the created tasks",
+        "MCP tools/list",
+    ] {
+        assert!(names.contains(&want), "no gate `{want}` in {names:?}");
+    }
+    for g in gates {
+        assert_eq!(g["passed"], true, "{g}");
+        assert!(g["duration_ms"].is_u64(), "{g}");
+    }
+    let mcp = gates
+        .iter()
+        .find(|g| g["name"] == "MCP tools/list")
+        .expect("mcp gate");
+    for tool in [
+        "add_task",
+        "list_tasks",
+        "complete_task",
+        "delete_task",
+        "update_task",
+    ] {
+        assert!(mcp["detail"].as_str().unwrap_or("").contains(tool), "{mcp}");
+    }
+    // What verify created is gone again.
+    let (status, body) = get(&format!(
+        "http://127.0.0.1:{}/api/xtask-verify/tasks",
+        apps.backend_port
+    ));
+    assert_eq!((status, body.trim()), (200, "[]"));
+    // The port-forwards were started and are stopped.
+    let pids = forward_pids(&env);
+    assert_eq!(pids.len(), 2, "both port-forwards ran");
+    for pid in pids {
+        assert!(!alive(pid), "port-forward {pid} still runs");
+    }
+    assert!(
+        env.mutating_calls().is_empty(),
+        "{:?}",
+        env.mutating_calls()
+    );
+}
+
+#[test]
+fn verify_fails_with_what_failed_and_a_hint() {
+    let apps = Apps::start();
+    let env = Env::new();
+    deployed(&env, &apps);
+    env.knob(
+        "kube/pods-todo.json",
+        &list(&[ready_pod("todo-chatbot-backend-7d9f-abcde", 3)]),
+    );
+    // The backend's port-forward reaches a port where nothing listens.
+    env.knob(
+        &format!("kube/forward/{BACKEND}"),
+        &apps::free_port().to_string(),
+    );
+    let run = env.xtask(&["verify"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("gate `pods ready, no restarts` failed: todo-chatbot-backend-7d9f-abcde"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("3 restarts"), "{run}");
+    assert!(
+        run.stderr.contains("gate `backend /health` failed"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("help: "), "{run}");
+    // One line per check, each with its time.
+    assert!(run.stdout.contains("frontend /"), "{run}");
+    for pid in forward_pids(&env) {
+        assert!(!alive(pid), "port-forward {pid} still runs");
+    }
+}
+
+#[test]
+fn verify_without_a_deployment_says_how_to_deploy() {
+    let env = Env::new();
+    env.xtask(&["setup"]).ok();
+    let run = env.xtask(&["verify"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("no pods in the namespace"), "{run}");
+    assert!(run.stderr.contains("cargo xtask deploy --helm"), "{run}");
+}
+
+/// A scratch project with the real chart (for the values table) and its README.
+fn with_chart(env: &Env) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for f in ["values.yaml", "values.schema.json", "README.md"] {
+        let text = std::fs::read_to_string(repo.join("deploy/helm/todo-chatbot").join(f))
+            .expect("chart file");
+        env.write(&format!("deploy/helm/todo-chatbot/{f}"), &text);
+    }
+}
+
+#[test]
+fn docs_check_fails_after_a_values_change_until_regenerated() {
+    let env = Env::new();
+    with_chart(&env);
+    env.xtask(&["docs"]).ok();
+    env.xtask(&["docs", "--check"]).ok();
+    assert!(env.project.join("docs/cli.md").is_file());
+    assert!(env.project.join("docs/report/report.md").is_file());
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.project.join("docs/report/report.json")).expect("json"),
+    )
+    .expect("report parses");
+    assert!(report["tools"].as_array().is_some_and(|t| !t.is_empty()));
+
+    let values = env.project.join("deploy/helm/todo-chatbot/values.yaml");
+    let text = std::fs::read_to_string(&values).expect("values");
+    let changed = text.replacen("  port: 8000", "  port: 8080", 1);
+    assert_ne!(text, changed, "the values file has the backend port");
+    std::fs::write(&values, changed).expect("write");
+    let run = env.xtask(&["docs", "--check"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains("deploy/helm/todo-chatbot/README.md"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("help: run `cargo xtask docs`"), "{run}");
+
+    env.xtask(&["docs"]).ok();
+    env.xtask(&["docs", "--check"]).ok();
+    let readme = std::fs::read_to_string(env.project.join("deploy/helm/todo-chatbot/README.md"))
+        .expect("readme");
+    assert!(readme.contains("| `backend.port` | integer | `8080` |"), "{readme}");
+}
+
+#[test]
+fn docs_check_fails_when_the_cli_reference_is_edited() {
+    let env = Env::new();
+    with_chart(&env);
+    env.xtask(&["docs"]).ok();
+    env.write("docs/cli.md", "# hand-edited\n");
+    let run = env.xtask(&["docs", "--check"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("docs/cli.md"), "{run}");
+}
