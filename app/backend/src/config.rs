@@ -5,6 +5,10 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::str::FromStr;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::SqliteConnectOptions;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,8 +25,23 @@ impl DatabaseUrl {
     /// Parses a `DATABASE_URL` value.
     pub fn parse(value: &str) -> Result<Self, ConfigError> {
         if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            // The parse error may quote the URL, password included, so it is not shown.
+            PgConnectOptions::from_str(value).map_err(|_| {
+                ConfigError::new(
+                    "DATABASE_URL",
+                    "is not a valid postgres URL",
+                    "use postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=require]",
+                )
+            })?;
             Ok(Self::Postgres(SecretString::from(value.to_owned())))
         } else if value.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(value).map_err(|e| {
+                ConfigError::new(
+                    "DATABASE_URL",
+                    format!("is not a valid sqlite URL: {e}"),
+                    "use sqlite://PATH (relative to the working directory) or sqlite:///ABSOLUTE/PATH",
+                )
+            })?;
             Ok(Self::Sqlite(value.to_owned()))
         } else {
             Err(ConfigError::new(
@@ -297,6 +316,7 @@ mod tests {
             ("PORT", "70000"),
             ("HOST", "localhost:1"),
             ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "postgres://u:p@host:notaport/db"),
             ("AGENT", "gpt"),
             ("LOG_FORMAT", "xml"),
             ("OPENAI_BASE_URL", "ftp://x"),

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::agent::{self, Agent};
 use crate::auth::AuthKeys;
-use crate::config::Config;
+use crate::config::{Config, DatabaseUrl};
 use crate::routes;
 use crate::store::{Store, StoreError};
 
@@ -138,7 +138,7 @@ async fn connect_with_retry(config: &Config) -> Result<Store, StartupError> {
         .await;
         match result {
             Ok(store) => return Ok(store),
-            Err(e) if attempt < CONNECT_ATTEMPTS && matches!(e, StoreError::Database(_)) => {
+            Err(e) if attempt < CONNECT_ATTEMPTS && is_transient(config, &e) => {
                 tracing::warn!(
                     attempt,
                     database = %config.database_url.redacted(),
@@ -151,6 +151,18 @@ async fn connect_with_retry(config: &Config) -> Result<Store, StartupError> {
             Err(e) => return Err(StartupError::Database(e)),
         }
     }
+}
+
+/// A Postgres server that is still starting or not reachable yet is worth waiting for; a bad
+/// SQLite path or a rejected configuration is not.
+fn is_transient(config: &Config, e: &StoreError) -> bool {
+    matches!(config.database_url, DatabaseUrl::Postgres(_))
+        && matches!(
+            e,
+            StoreError::Database(
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Database(_)
+            )
+        )
 }
 
 /// `error: cause: cause…` on one line.

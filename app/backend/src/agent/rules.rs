@@ -566,7 +566,8 @@ fn list_status(l: &str) -> Option<&'static str> {
         "todo",
         "still",
         "undone",
-    ]) && !has(&["todo list", "todos", "all"])
+    ]) && !has(&["todo list", "todos"])
+        && !l.split(|c: char| !c.is_alphanumeric()).any(|w| w == "all")
     {
         Some("pending")
     } else if has(&["completed", "done", "finished", "complete"]) {
@@ -635,6 +636,7 @@ mod tests {
             ("what do I have to do?", Intent::List("pending")),
             ("what have I finished", Intent::List("completed")),
             ("list my todo list", Intent::List("all")),
+            ("show pending tasks like call mom", Intent::List("pending")),
             ("Mark task #7 complete", Intent::Complete(id(7), true)),
             ("mark 5 as not done", Intent::Complete(id(5), false)),
             ("reopen 5", Intent::Complete(id(5), false)),
