@@ -313,11 +313,13 @@ impl Runner {
 
     fn failed(&self, call: &Call, out: &Output) -> anyhow::Error {
         let line = self.redact(&call.line());
+        // Most tools put the error on stderr; some (the classic docker builder) put the useful
+        // part on stdout and only a summary on stderr, so a short stderr is preceded by stdout.
         let stderr = self.redact(out.stderr.trim_end());
-        let source = if stderr.trim().is_empty() {
-            self.redact(out.stdout.trim_end())
-        } else {
+        let source = if stderr.lines().filter(|l| !l.trim().is_empty()).count() >= 3 {
             stderr
+        } else {
+            format!("{}\n{stderr}", self.redact(out.stdout.trim_end()))
         };
         let tail = last_lines(&source, STDERR_TAIL);
         let mut message = format!("`{line}` failed with exit code {}", out.code);
@@ -431,6 +433,18 @@ mod tests {
         assert!(text.contains("one"), "{text}");
         assert!(!text.contains("topsecret"), "{text}");
         assert!(text.ends_with("help: do the thing"), "{text}");
+    }
+
+    #[test]
+    fn a_short_stderr_is_preceded_by_the_stdout_tail() {
+        let r = runner(false);
+        let call = Call::new("sh").args([
+            "-c",
+            "echo 'error[E0425]: cannot find value'; echo \"The command returned a non-zero code: 101\" >&2; exit 1",
+        ]);
+        let text = crate::error::render(&r.run(&call).expect_err("fails"));
+        assert!(text.contains("error[E0425]"), "{text}");
+        assert!(text.contains("non-zero code: 101"), "{text}");
     }
 
     #[test]
