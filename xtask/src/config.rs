@@ -117,6 +117,11 @@ pub struct Deploy {
     pub manifests: PathBuf,
     pub values: Vec<PathBuf>,
     pub timeout_secs: u64,
+    /// Where the backend keeps its data: `auto` (external when `.env` has a postgres
+    /// DATABASE_URL, else sqlite), `sqlite`, `internal` (PostgreSQL in the cluster) or `external`.
+    pub database: String,
+    /// The in-cluster PostgreSQL image (database `internal`).
+    pub postgres_image: String,
 }
 
 impl Default for Deploy {
@@ -128,6 +133,8 @@ impl Default for Deploy {
             manifests: "deploy/k8s".into(),
             values: Vec::new(),
             timeout_secs: 300,
+            database: "auto".into(),
+            postgres_image: "todo-postgres:15".into(),
         }
     }
 }
@@ -295,6 +302,15 @@ impl Config {
         }
         if self.deploy.namespace.is_empty() {
             return Err(bad("deploy.namespace", "must not be empty"));
+        }
+        if !matches!(
+            self.deploy.database.as_str(),
+            "auto" | "sqlite" | "internal" | "external"
+        ) {
+            return Err(bad(
+                "deploy.database",
+                "allowed: auto, sqlite, internal, external",
+            ));
         }
         Ok(())
     }

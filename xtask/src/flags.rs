@@ -245,9 +245,13 @@ pub struct Up {
 
 #[derive(Debug, Args)]
 pub struct Down {
-    /// Also delete the Postgres volume.
+    /// Also delete the Postgres volume and the namespace.
     #[arg(long)]
     pub purge: bool,
+
+    /// kubectl context to remove the app from (default: the minikube profile's).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -45,12 +45,12 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
             clap_complete::generate(f.shell, &mut cmd, "cargo-xtask", &mut std::io::stdout());
             Ok(0)
         }
-        Cmd::Deploy(_) => stages::not_yet("deploy"),
+        Cmd::Deploy(f) => stages::deploy::run(cx, &f),
         Cmd::Aiops(_) => stages::not_yet("aiops"),
         Cmd::Verify(f) => stages::verify::run(cx, &f),
         Cmd::Docs(f) => stages::docs::run(cx, &f),
         Cmd::Up(_) => stages::not_yet("up"),
-        Cmd::Down(_) => stages::not_yet("down"),
+        Cmd::Down(f) => stages::down::run(cx, &f),
         Cmd::Local(f) => stages::local::run(cx, &f),
     }
 }

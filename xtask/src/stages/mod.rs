@@ -13,9 +13,11 @@
 
 pub mod background;
 pub mod build;
+pub mod deploy;
 pub mod docs;
 pub mod docs_gen;
 pub mod doctor;
+pub mod down;
 pub mod http;
 pub mod local;
 pub mod report;

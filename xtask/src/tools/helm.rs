@@ -101,6 +101,233 @@ pub fn list(r: &Runner, namespace: &str, context: Option<&str>) -> Result<Vec<Re
     parse_json("helm list", &out.stdout)
 }
 
+/// What `helm status NAME -o json` says about a release (the parts the deploy stage compares).
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub status: String,
+    pub description: String,
+    pub revision: u64,
+    /// `<chart>-<version>`.
+    pub chart: String,
+    /// Test hooks and the phase of their last run (`Succeeded`, `Failed`; empty: never ran).
+    pub tests: Vec<(String, String)>,
+}
+
+pub fn parse_status(text: &str) -> Result<Status> {
+    #[derive(Deserialize, Default)]
+    struct Info {
+        #[serde(default)]
+        status: String,
+        #[serde(default)]
+        description: String,
+    }
+    #[derive(Deserialize, Default)]
+    struct ChartMeta {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        version: String,
+    }
+    #[derive(Deserialize, Default)]
+    struct Chart {
+        #[serde(default)]
+        metadata: ChartMeta,
+    }
+    #[derive(Deserialize, Default)]
+    struct LastRun {
+        #[serde(default)]
+        phase: String,
+    }
+    #[derive(Deserialize)]
+    struct Hook {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        events: Vec<String>,
+        #[serde(default)]
+        last_run: LastRun,
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        info: Info,
+        #[serde(default)]
+        chart: Chart,
+        #[serde(default)]
+        version: u64,
+        #[serde(default)]
+        hooks: Vec<Hook>,
+    }
+    let raw: Raw = parse_json("helm status -o json", text)?;
+    Ok(Status {
+        status: raw.info.status,
+        description: raw.info.description,
+        revision: raw.version,
+        chart: format!("{}-{}", raw.chart.metadata.name, raw.chart.metadata.version),
+        tests: raw
+            .hooks
+            .into_iter()
+            .filter(|h| h.events.iter().any(|e| e == "test"))
+            .map(|h| (h.name, h.last_run.phase))
+            .collect(),
+    })
+}
+
+/// `--kube-context NAME` (after the subcommand, where every helm version takes it).
+fn kube_context(context: Option<&str>) -> Vec<String> {
+    match context {
+        Some(ctx) => vec!["--kube-context".into(), ctx.into()],
+        None => Vec::new(),
+    }
+}
+
+/// `helm status NAME -n NS -o json`; `None` when there is no such release.
+pub fn status(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<Status>> {
+    let out = r.run(
+        &Call::new("helm")
+            .args([
+                "status",
+                release,
+                "--namespace",
+                namespace,
+                "--output",
+                "json",
+            ])
+            .args(kube_context(context))
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    if out.code == 0 {
+        return Ok(Some(parse_status(&out.stdout)?));
+    }
+    if out.stderr.contains("not found") {
+        return Ok(None);
+    }
+    Err(crate::error::failure(
+        format!(
+            "`helm status {release}` failed: {}",
+            crate::run::last_lines(out.stderr.trim(), 3)
+        ),
+        "check that the cluster answers: `cargo xtask status`",
+    ))
+}
+
+/// `helm lint --strict CHART -f VALUES...`: `Ok(None)` when clean, else the lines that explain
+/// why not.
+pub fn lint(r: &Runner, chart: &Path, values: &[std::path::PathBuf]) -> Result<Option<String>> {
+    let mut call = Call::new("helm").args(["lint", "--strict"]);
+    call = call.arg(chart.display().to_string());
+    for v in values {
+        call = call.args(["--values".to_string(), v.display().to_string()]);
+    }
+    let out = r.run(&call.ok_codes(&[0, 1]).timeout(Duration::from_secs(60)))?;
+    if out.code == 0 {
+        return Ok(None);
+    }
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .chain(out.stderr.lines())
+        .filter(|l| l.contains("[ERROR]") || l.contains("[WARNING]") || l.starts_with("Error"))
+        .collect();
+    Ok(Some(lines.join("\n")))
+}
+
+/// What `helm upgrade --install` gets.
+#[derive(Debug, Clone)]
+pub struct UpgradeSpec {
+    pub release: String,
+    pub chart: std::path::PathBuf,
+    pub namespace: String,
+    pub context: Option<String>,
+    /// In order; later files win.
+    pub values: Vec<std::path::PathBuf>,
+    pub timeout: Duration,
+    /// Stored as the release's description (`helm history` shows it).
+    pub description: String,
+}
+
+/// `helm upgrade --install` that waits for the resources and rolls back on failure, with the
+/// flags of the detected major version.
+pub fn upgrade_install(r: &Runner, major: Major, spec: &UpgradeSpec) -> Result<String> {
+    let mut call = Call::new("helm")
+        .args(["upgrade", "--install", &spec.release])
+        .arg(spec.chart.display().to_string())
+        .args(["--namespace", &spec.namespace])
+        .args(kube_context(spec.context.as_deref()));
+    for v in &spec.values {
+        call = call.args(["--values".to_string(), v.display().to_string()]);
+    }
+    call = call
+        .args(major.wait_and_rollback(spec.timeout))
+        .args(["--description", &spec.description])
+        .mutating()
+        .timeout(spec.timeout + Duration::from_secs(60))
+        .hint(format!(
+            "helm rolled the release back; `helm history {} -n {}` and `kubectl get pods -n {}` show what failed",
+            spec.release, spec.namespace, spec.namespace
+        ));
+    Ok(r.run(&call)?.stdout)
+}
+
+/// `helm test NAME -n NS --timeout Ns`: `Ok(None)` when every test passed, else the output.
+pub fn test(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    release: &str,
+    timeout: Duration,
+) -> Result<Option<String>> {
+    let out = r.run(
+        &Call::new("helm")
+            .args(["test", release, "--namespace", namespace, "--timeout"])
+            .arg(format!("{}s", timeout.as_secs()))
+            .args(kube_context(context))
+            .mutating()
+            .ok_codes(&[0, 1])
+            .timeout(timeout + Duration::from_secs(30)),
+    )?;
+    Ok(if out.code == 0 {
+        None
+    } else {
+        Some(crate::run::last_lines(
+            &format!("{}\n{}", out.stdout, out.stderr),
+            12,
+        ))
+    })
+}
+
+/// `helm uninstall NAME -n NS --wait --timeout Ns`.
+pub fn uninstall(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    release: &str,
+    timeout: Duration,
+) -> Result<()> {
+    r.run(
+        &Call::new("helm")
+            .args([
+                "uninstall",
+                release,
+                "--namespace",
+                namespace,
+                "--wait",
+                "--timeout",
+            ])
+            .arg(format!("{}s", timeout.as_secs()))
+            .args(kube_context(context))
+            .mutating()
+            .timeout(timeout + Duration::from_secs(30)),
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,36 @@ pub fn current_context(r: &Runner) -> Result<Option<String>> {
     }
 }
 
+/// The context names in the kubeconfig.
+pub fn contexts(r: &Runner) -> Result<Vec<String>> {
+    let out = r.run(
+        &Call::new("kubectl")
+            .args(["config", "get-contexts", "-o", "name"])
+            .timeout(Duration::from_secs(20)),
+    )?;
+    Ok(out
+        .stdout
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// `kubectl rollout restart KIND/NAME -n NS`: new pods that read the changed Secret.
+pub fn rollout_restart(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    reference: &str,
+) -> Result<()> {
+    r.run(
+        &kubectl(context)
+            .args(["rollout", "restart", reference, "--namespace", namespace])
+            .mutating(),
+    )?;
+    Ok(())
+}
+
 /// Points kubectl at `context`.
 pub fn use_context(r: &Runner, context: &str) -> Result<()> {
     r.run(
@@ -328,6 +358,330 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>> {
                 .collect(),
         })
         .collect())
+}
+
+/// One object as `kubectl get -o json` lists it: what the deploy stages compare.
+#[derive(Debug, Clone, Serialize)]
+pub struct Object {
+    pub kind: String,
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+impl Object {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).map(String::as_str)
+    }
+}
+
+pub fn parse_objects(text: &str) -> Result<Vec<Object>> {
+    #[derive(Deserialize)]
+    struct ObjMeta {
+        name: String,
+        #[serde(default)]
+        labels: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        annotations: std::collections::BTreeMap<String, String>,
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        kind: String,
+        metadata: ObjMeta,
+    }
+    let to_object = |o: Raw| Object {
+        kind: o.kind,
+        name: o.metadata.name,
+        labels: o.metadata.labels,
+        annotations: o.metadata.annotations,
+    };
+    let value: serde_json::Value = parse_json("kubectl get -o json", text)?;
+    if value.get("items").is_some() {
+        let list: List<Raw> = serde_json::from_value(value)?;
+        Ok(list.items.into_iter().map(to_object).collect())
+    } else {
+        let one: Raw = serde_json::from_value(value)?;
+        Ok(vec![to_object(one)])
+    }
+}
+
+/// `kubectl get KINDS -n NS -l SELECTOR -o json` (kinds comma-separated, e.g.
+/// `deployments,services`).
+pub fn objects(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    kinds: &str,
+    selector: &str,
+) -> Result<Vec<Object>> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["get", kinds, "--namespace", namespace])
+            .args(["--selector", selector, "-o", "json"])
+            .timeout(Duration::from_secs(30))
+            .hint("check that the cluster answers: `cargo xtask status`"),
+    )?;
+    parse_objects(&out.stdout)
+}
+
+/// The Namespace `name`, or `None` when it does not exist.
+pub fn namespace(r: &Runner, context: Option<&str>, name: &str) -> Result<Option<Object>> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["get", "namespace", name, "-o", "json"])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    if out.code == 0 {
+        return Ok(parse_objects(&out.stdout)?.into_iter().next());
+    }
+    if out.stderr.contains("(NotFound)") {
+        return Ok(None);
+    }
+    Err(crate::error::failure(
+        format!(
+            "`kubectl get namespace {name}` failed: {}",
+            crate::run::last_lines(out.stderr.trim(), 3)
+        ),
+        "check that the cluster runs and the context is right: `cargo xtask setup`, or pass --context",
+    ))
+}
+
+/// `kubectl apply --server-side -f -` with `doc` on stdin (the only way a Secret reaches the
+/// cluster). Server-side apply keeps no `last-applied-configuration` copy of the object, so a
+/// Secret's values are not duplicated into an annotation.
+pub fn apply_stdin(r: &Runner, context: Option<&str>, doc: &str, what: &str) -> Result<String> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["apply", "--server-side", "--field-manager=todo-chatbot-xtask"])
+            .args(["--force-conflicts", "-f", "-"])
+            .stdin(doc.as_bytes().to_vec())
+            .mutating()
+            .timeout(Duration::from_secs(60))
+            .hint(format!(
+                "{what} was refused by the cluster; `-v` shows the command, the error above the reason"
+            )),
+    )?;
+    Ok(out.stdout)
+}
+
+/// `kubectl delete -n NS REF... --ignore-not-found --wait=BOOL` (with `wait`, until the
+/// objects are gone, so one of the same name can be created next).
+pub fn delete(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    refs: &[String],
+    wait: bool,
+) -> Result<()> {
+    r.run(
+        &kubectl(context)
+            .args(["delete", "--namespace", namespace])
+            .args(refs.iter().cloned())
+            .args(["--ignore-not-found".to_string(), format!("--wait={wait}")])
+            .mutating()
+            .timeout(Duration::from_secs(120)),
+    )?;
+    Ok(())
+}
+
+/// `kubectl delete namespace NAME --ignore-not-found` (everything in it goes too).
+pub fn delete_namespace(r: &Runner, context: Option<&str>, name: &str) -> Result<()> {
+    r.run(
+        &kubectl(context)
+            .args([
+                "delete",
+                "namespace",
+                name,
+                "--ignore-not-found",
+                "--wait=false",
+            ])
+            .mutating()
+            .timeout(Duration::from_secs(120)),
+    )?;
+    Ok(())
+}
+
+/// `kubectl rollout status KIND/NAME -n NS --timeout=Ns`: `Ok(None)` when rolled out, else the
+/// reason kubectl gave (a timeout or a progress deadline).
+pub fn rollout_status(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    reference: &str,
+    wait: Duration,
+) -> Result<Option<String>> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["rollout", "status", reference, "--namespace", namespace])
+            .arg(format!("--timeout={}s", wait.as_secs().max(1)))
+            .ok_codes(&[0, 1])
+            .timeout(wait + Duration::from_secs(30)),
+    )?;
+    Ok(if out.code == 0 {
+        None
+    } else {
+        Some(crate::run::last_lines(out.stderr.trim(), 2))
+    })
+}
+
+/// `kubectl get pods -n NS -l SELECTOR -o json`, unparsed (the deploy diagnosis reads more of
+/// it than [`parse_pods`]).
+pub fn pods_json(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    selector: &str,
+) -> Result<String> {
+    let out = r.run(
+        &kubectl(context)
+            .args([
+                "get",
+                "pods",
+                "--namespace",
+                namespace,
+                "--selector",
+                selector,
+            ])
+            .args(["-o", "json"])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    Ok(out.stdout)
+}
+
+/// The last `tail` lines the previous run of a container printed (`kubectl logs --previous`);
+/// empty when there are none.
+pub fn previous_logs(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    tail: u32,
+) -> Result<String> {
+    let out = r.run(
+        &kubectl(context)
+            .args([
+                "logs",
+                pod,
+                "--namespace",
+                namespace,
+                "--container",
+                container,
+            ])
+            .args(["--previous".to_string(), format!("--tail={tail}")])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    Ok(if out.code == 0 {
+        out.stdout
+    } else {
+        String::new()
+    })
+}
+
+/// One event about an object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// `Normal` or `Warning`.
+    pub kind: String,
+    /// The object the event is about.
+    pub object: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The events in `namespace` (only those about the object `name`, when given), oldest first.
+pub fn events(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    name: Option<&str>,
+) -> Result<Vec<Event>> {
+    let mut call = kubectl(context).args(["get", "events", "--namespace", namespace]);
+    if let Some(name) = name {
+        call = call.arg(format!("--field-selector=involvedObject.name={name}"));
+    }
+    let out = r.run(&call.args(["-o", "json"]).timeout(Duration::from_secs(30)))?;
+    parse_events(&out.stdout)
+}
+
+pub fn parse_events(text: &str) -> Result<Vec<Event>> {
+    #[derive(Deserialize, Default)]
+    struct Involved {
+        #[serde(default)]
+        name: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Raw {
+        #[serde(rename = "type", default)]
+        kind: String,
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        involved_object: Involved,
+    }
+    let list: List<Raw> = parse_json("kubectl get events", text)?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|e| Event {
+            kind: e.kind,
+            object: e.involved_object.name,
+            reason: e.reason,
+            message: e.message,
+        })
+        .collect())
+}
+
+/// Ready and total endpoints of Service `service`, from its EndpointSlices.
+pub fn endpoints(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    service: &str,
+) -> Result<(usize, usize)> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["get", "endpointslices", "--namespace", namespace])
+            .arg(format!("--selector=kubernetes.io/service-name={service}"))
+            .args(["-o", "json"])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    parse_endpoint_slices(&out.stdout)
+}
+
+pub fn parse_endpoint_slices(text: &str) -> Result<(usize, usize)> {
+    #[derive(Deserialize, Default)]
+    struct Conditions {
+        ready: Option<bool>,
+    }
+    #[derive(Deserialize)]
+    struct Endpoint {
+        #[serde(default)]
+        conditions: Conditions,
+    }
+    #[derive(Deserialize)]
+    struct Slice {
+        #[serde(default)]
+        endpoints: Option<Vec<Endpoint>>,
+    }
+    let list: List<Slice> = parse_json("kubectl get endpointslices", text)?;
+    let all: Vec<Endpoint> = list
+        .items
+        .into_iter()
+        .flat_map(|s| s.endpoints.unwrap_or_default())
+        .collect();
+    // An absent `ready` means ready (the EndpointSlice API's rule).
+    let ready = all
+        .iter()
+        .filter(|e| e.conditions.ready.unwrap_or(true))
+        .count();
+    Ok((ready, all.len()))
 }
 
 #[cfg(test)]

@@ -20,7 +20,11 @@ log_call() {
   shift
   if [ -p /dev/stdin ]; then
     stdin=pipe
-    { printf '%s %s:\n' "$TOOL" "$*"; cat; printf '\n'; } >>"$STATE/stdin.log"
+    # A copy the fake can read after logging (kubectl apply -f -).
+    STDIN_COPY="$STATE/stdin.$$"
+    trap 'rm -f "$STDIN_COPY"' EXIT
+    cat >"$STDIN_COPY"
+    { printf '%s %s:\n' "$TOOL" "$*"; cat "$STDIN_COPY"; printf '\n'; } >>"$STATE/stdin.log"
   fi
   printf '%s\t%s\t%s\t%s\n' "$TOOL" "$mode" "$stdin" "$*" >>"$STATE/calls.log"
 }

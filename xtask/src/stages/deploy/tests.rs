@@ -1,0 +1,197 @@
+use super::*;
+
+fn doc(order: &str, kind: &str, name: &str, secret: bool) -> Doc {
+    let mut text = format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n");
+    if kind == "Deployment" {
+        text.push_str("spec:\n  secretKeyRef: todo-chatbot-secrets\n");
+    }
+    Doc::new(order, &text, secret).expect("doc")
+}
+
+fn docs() -> Vec<Doc> {
+    vec![
+        doc("00", "Namespace", "todo", false),
+        doc("10", "ConfigMap", "todo-chatbot-config", false),
+        doc("15", "Secret", SECRET_NAME, true),
+        doc("30", "Deployment", "todo-chatbot-backend", false),
+    ]
+}
+
+fn observed(objects: Vec<Found>, ns_hash: Option<String>) -> Observed {
+    Observed {
+        mode: "raw",
+        context: "demo".into(),
+        namespace: "todo".into(),
+        namespace_exists: ns_hash.is_some() || !objects.is_empty(),
+        namespace_hash: ns_hash,
+        database: Database::Sqlite,
+        images: BTreeMap::new(),
+        objects,
+        release: None,
+        helm: None,
+    }
+}
+
+fn found(d: &Doc, hash: Option<&str>, managed_by: &str) -> Found {
+    Found {
+        kind: d.kind.clone(),
+        name: d.name.clone(),
+        managed_by: managed_by.into(),
+        hash: hash.map(String::from),
+    }
+}
+
+fn want<'a>(docs: &'a [Doc], helm: bool) -> Desired<'a> {
+    Desired {
+        helm,
+        release: "todo-chatbot",
+        docs,
+        helm_hash: "h1",
+        password_generated: false,
+    }
+}
+
+fn texts(steps: &[Step]) -> Vec<String> {
+    steps.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn empty_cluster_applies_everything_in_order() {
+    let d = docs();
+    let steps = plan(&want(&d, false), &observed(vec![], None));
+    assert_eq!(
+        texts(&steps),
+        [
+            "apply namespace/todo (new)",
+            "apply configmap/todo-chatbot-config (new)",
+            "apply secret/todo-chatbot-secrets (new)",
+            "apply deployment/todo-chatbot-backend (new)",
+        ]
+    );
+}
+
+#[test]
+fn matching_hashes_plan_nothing() {
+    let d = docs();
+    let objects = d[1..]
+        .iter()
+        .map(|x| found(x, Some(&x.hash), "kubectl"))
+        .collect();
+    let o = observed(objects, Some(d[0].hash.clone()));
+    assert!(plan(&want(&d, false), &o).is_empty());
+}
+
+#[test]
+fn a_changed_secret_restarts_the_deployments_it_feeds() {
+    let d = docs();
+    let objects = d[1..]
+        .iter()
+        .map(|x| found(x, Some(if x.secret { "old" } else { &x.hash }), "kubectl"))
+        .collect();
+    let o = observed(objects, Some(d[0].hash.clone()));
+    assert_eq!(
+        texts(&plan(&want(&d, false), &o)),
+        [
+            "apply secret/todo-chatbot-secrets (changed)",
+            "restart deployment/todo-chatbot-backend (its Secret changed)",
+        ]
+    );
+}
+
+#[test]
+fn helm_over_raw_removes_the_raw_objects_then_installs() {
+    let all = docs();
+    let helm_docs: Vec<Doc> = all
+        .iter()
+        .filter(|x| x.kind == "Namespace" || x.secret)
+        .cloned()
+        .collect();
+    let objects = all[1..]
+        .iter()
+        .map(|x| {
+            found(
+                x,
+                Some(&x.hash),
+                if x.secret {
+                    "todo-chatbot-xtask"
+                } else {
+                    "kubectl"
+                },
+            )
+        })
+        .collect();
+    let o = observed(objects, Some(all[0].hash.clone()));
+    assert_eq!(
+        texts(&plan(&want(&helm_docs, true), &o)),
+        [
+            "remove the raw manifests' objects before Helm takes over: configmap/todo-chatbot-config deployment/todo-chatbot-backend",
+            "helm install release todo-chatbot",
+        ]
+    );
+}
+
+#[test]
+fn helm_release_with_the_same_inputs_is_left_alone() {
+    let all = docs();
+    let helm_docs: Vec<Doc> = all
+        .iter()
+        .filter(|x| x.kind == "Namespace")
+        .cloned()
+        .collect();
+    let mut o = observed(vec![], Some(all[0].hash.clone()));
+    let status = |status: &str, description: &str| helm::Status {
+        status: status.into(),
+        description: description.into(),
+        revision: 2,
+        chart: "todo-chatbot-0.1.0".into(),
+        tests: vec![],
+    };
+    o.release = Some(status("deployed", "cargo xtask deploy --helm, inputs h1"));
+    assert!(plan(&want(&helm_docs, true), &o).is_empty());
+    o.release = Some(status("deployed", "cargo xtask deploy --helm, inputs h0"));
+    assert_eq!(
+        texts(&plan(&want(&helm_docs, true), &o)),
+        ["helm upgrade release todo-chatbot"]
+    );
+    o.release = Some(status("failed", "cargo xtask deploy --helm, inputs h1"));
+    assert_eq!(plan(&want(&helm_docs, true), &o).len(), 1);
+}
+
+#[test]
+fn raw_over_helm_uninstalls_first_and_takes_the_names_over() {
+    let d = docs();
+    let mut o = observed(
+        vec![found(&d[3], None, "Helm"), found(&d[1], None, "Helm")],
+        Some(d[0].hash.clone()),
+    );
+    o.release = Some(helm::Status {
+        status: "deployed".into(),
+        description: String::new(),
+        revision: 1,
+        chart: "todo-chatbot-0.1.0".into(),
+        tests: vec![],
+    });
+    assert_eq!(
+        texts(&plan(&want(&d, false), &o)),
+        [
+            "uninstall Helm release todo-chatbot before the raw manifests take over",
+            "apply configmap/todo-chatbot-config (taken over)",
+            "apply secret/todo-chatbot-secrets (new)",
+            "apply deployment/todo-chatbot-backend (taken over)",
+        ]
+    );
+}
+
+#[test]
+fn fullname_follows_the_chart_helper() {
+    assert_eq!(helm_fullname("todo-chatbot"), "todo-chatbot");
+    assert_eq!(helm_fullname("demo"), "demo-todo-chatbot");
+}
+
+#[test]
+fn passwords_are_long_and_url_safe() {
+    let a = random_password().expect("random");
+    assert_eq!(a.len(), 32);
+    assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_ne!(a, random_password().expect("random"));
+}

@@ -1,0 +1,301 @@
+//! `down`: removes the app, whichever way it was deployed: the Helm release, the raw
+//! manifests' objects and the Secret the xtask made. The PostgreSQL volume (and the Namespace
+//! holding it) stays unless `--purge`. Idempotent: with nothing left, nothing is called.
+//! Gate: no object of the app is left (but the kept volume).
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::deploy::{APP_SELECTOR, KINDS};
+use super::{GateResult, Report, Stage, execute};
+use crate::config::Config;
+use crate::ctx::Ctx;
+use crate::error::failure;
+use crate::flags;
+use crate::tools::helm::{self};
+use crate::tools::{self, kubectl};
+
+pub fn run(cx: &Ctx, f: &flags::Down) -> Result<i32> {
+    execute(
+        cx,
+        &mut Down {
+            config: cx.config()?,
+            purge: f.purge,
+            context: f.context.clone(),
+            helm: false,
+        },
+    )
+}
+
+pub struct Down {
+    pub config: Config,
+    pub purge: bool,
+    pub context: Option<String>,
+    /// helm is on PATH.
+    helm: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    pub context: String,
+    pub namespace: String,
+    pub namespace_exists: bool,
+    /// The release's status, when there is one.
+    pub release: Option<String>,
+    /// `kind/name` of every object of the app (without the volumes).
+    pub objects: Vec<String>,
+    /// The PersistentVolumeClaims of the app (PostgreSQL's data).
+    pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Uninstall(String),
+    Delete(Vec<String>),
+    DeleteVolumes(Vec<String>),
+    DeleteNamespace(String),
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Uninstall(r) => write!(f, "uninstall Helm release {r}"),
+            Step::Delete(refs) => write!(f, "delete {}", refs.join(" ")),
+            Step::DeleteVolumes(refs) => {
+                write!(f, "delete the volumes {} (--purge)", refs.join(" "))
+            }
+            Step::DeleteNamespace(ns) => write!(f, "delete namespace {ns} (--purge)"),
+        }
+    }
+}
+
+/// The steps for what is left (pure, unit-tested).
+pub fn plan(observed: &Observed, release: &str, purge: bool) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if observed.release.is_some() {
+        steps.push(Step::Uninstall(release.to_string()));
+    }
+    if !observed.objects.is_empty() {
+        steps.push(Step::Delete(observed.objects.clone()));
+    }
+    if purge {
+        if !observed.volumes.is_empty() {
+            steps.push(Step::DeleteVolumes(observed.volumes.clone()));
+        }
+        if observed.namespace_exists {
+            steps.push(Step::DeleteNamespace(observed.namespace.clone()));
+        }
+    }
+    steps
+}
+
+impl Down {
+    fn context(&self) -> String {
+        self.context
+            .clone()
+            .unwrap_or_else(|| self.config.cluster.profile.clone())
+    }
+
+    fn ns(&self) -> &str {
+        &self.config.deploy.namespace
+    }
+
+    /// What of the app is in the namespace: (objects, volumes).
+    fn leftovers(
+        &self,
+        cx: &Ctx,
+        context: &str,
+        skip_helm: bool,
+    ) -> Result<(Vec<String>, Vec<String>)> {
+        let objects = kubectl::objects(&cx.runner, Some(context), self.ns(), KINDS, APP_SELECTOR)?
+            .into_iter()
+            // Helm's own bookkeeping Secrets go with `helm uninstall`.
+            .filter(|o| o.label("owner") != Some("helm"))
+            // Objects of a release go with `helm uninstall`.
+            .filter(|o| !(skip_helm && o.label("app.kubernetes.io/managed-by") == Some("Helm")))
+            .map(|o| format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))
+            .collect();
+        let volumes = kubectl::objects(
+            &cx.runner,
+            Some(context),
+            self.ns(),
+            "persistentvolumeclaims",
+            APP_SELECTOR,
+        )?
+        .into_iter()
+        .map(|o| format!("persistentvolumeclaim/{}", o.name))
+        .collect();
+        Ok((objects, volumes))
+    }
+}
+
+impl Stage for Down {
+    type Observed = Observed;
+    type Step = Step;
+
+    fn name(&self) -> &'static str {
+        "down"
+    }
+
+    fn preflight(&mut self, cx: &Ctx, _report: &mut Report) -> Result<()> {
+        if tools::find("kubectl").is_none() {
+            return Err(failure(
+                "`kubectl` was not found on PATH",
+                kubectl::INSTALL_HINT,
+            ));
+        }
+        let context = self.context();
+        if !kubectl::contexts(&cx.runner)?.contains(&context) {
+            return Err(failure(
+                format!(
+                    "kubectl has no context `{context}`: there is no cluster to remove the app from"
+                ),
+                "pass the cluster's context with --context NAME (`kubectl config get-contexts -o name`)",
+            ));
+        }
+        self.helm = tools::find("helm").is_some();
+        Ok(())
+    }
+
+    fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
+        let context = self.context();
+        let ns = self.ns().to_string();
+        let exists = kubectl::namespace(&cx.runner, Some(&context), &ns)?.is_some();
+        let (release, (objects, volumes)) = if exists {
+            let release = if self.helm {
+                helm::status(&cx.runner, Some(&context), &ns, &self.config.deploy.release)?
+                    .map(|s| s.status)
+            } else {
+                None
+            };
+            let left = self.leftovers(cx, &context, release.is_some())?;
+            (release, left)
+        } else {
+            (None, (Vec::new(), Vec::new()))
+        };
+        if !self.helm && objects.iter().any(|o| o.contains("todo-chatbot")) {
+            cx.ui
+                .detail("helm is not on PATH: a Helm release, if any, is not looked for");
+        }
+        Ok(Observed {
+            context,
+            namespace: ns,
+            namespace_exists: exists,
+            release,
+            objects,
+            volumes,
+        })
+    }
+
+    fn plan(&mut self, cx: &Ctx, observed: &Observed) -> Result<Vec<Step>> {
+        let steps = plan(observed, &self.config.deploy.release, self.purge);
+        if !self.purge && !observed.volumes.is_empty() {
+            cx.ui.status(
+                "Keep",
+                &format!(
+                    "{} (PostgreSQL's data); `cargo xtask down --purge` deletes it",
+                    observed.volumes.join(" ")
+                ),
+                crate::ui::Tone::Plain,
+            );
+        }
+        Ok(steps)
+    }
+
+    fn act(&mut self, cx: &Ctx, step: &Step) -> Result<()> {
+        let r = &cx.runner;
+        let context = self.context();
+        let timeout = Duration::from_secs(self.config.deploy.timeout_secs);
+        match step {
+            Step::Uninstall(release) => {
+                helm::uninstall(r, Some(&context), self.ns(), release, timeout)
+            }
+            // What `helm uninstall` removed already is skipped by --ignore-not-found.
+            Step::Delete(refs) | Step::DeleteVolumes(refs) => {
+                kubectl::delete(r, Some(&context), self.ns(), refs, true)
+            }
+            Step::DeleteNamespace(ns) => kubectl::delete_namespace(r, Some(&context), ns),
+        }
+    }
+
+    fn gates(&mut self, cx: &Ctx, _observed: &Observed, report: &mut Report) -> Result<()> {
+        let context = self.context();
+        let ns = self.ns().to_string();
+        let purge = self.purge;
+        let exists = kubectl::namespace(&cx.runner, Some(&context), &ns)?.is_some();
+        let (objects, volumes) = if exists {
+            self.leftovers(cx, &context, false)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        report.gate(cx, "app removed", || {
+            Ok(if objects.is_empty() && (!purge || volumes.is_empty()) {
+                GateResult::Pass(if volumes.is_empty() {
+                    format!("nothing of the app is left in namespace {ns}")
+                } else {
+                    format!("only the kept volume(s) {} remain", volumes.join(" "))
+                })
+            } else {
+                GateResult::Fail {
+                    detail: format!("still there: {}", [objects.clone(), volumes.clone()].concat().join(" ")),
+                    help: format!("`kubectl get all,pvc -n {ns}` shows them; objects being deleted can take a few seconds, run `cargo xtask down` again"),
+                }
+            })
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(release: bool, objects: &[&str], volumes: &[&str]) -> Observed {
+        Observed {
+            context: "demo".into(),
+            namespace: "todo".into(),
+            namespace_exists: true,
+            release: release.then(|| "deployed".to_string()),
+            objects: objects.iter().map(|s| s.to_string()).collect(),
+            volumes: volumes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn texts(steps: &[Step]) -> Vec<String> {
+        steps.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn nothing_left_plans_nothing() {
+        assert!(plan(&observed(false, &[], &[]), "r", false).is_empty());
+        let mut gone = observed(false, &[], &[]);
+        gone.namespace_exists = false;
+        assert!(plan(&gone, "r", true).is_empty());
+    }
+
+    #[test]
+    fn release_and_objects_go_and_volumes_stay_without_purge() {
+        let o = observed(
+            true,
+            &["secret/todo-chatbot-secrets"],
+            &["persistentvolumeclaim/data-0"],
+        );
+        assert_eq!(
+            texts(&plan(&o, "todo-chatbot", false)),
+            [
+                "uninstall Helm release todo-chatbot",
+                "delete secret/todo-chatbot-secrets"
+            ]
+        );
+        assert_eq!(
+            texts(&plan(&o, "todo-chatbot", true))[2..],
+            [
+                "delete the volumes persistentvolumeclaim/data-0 (--purge)",
+                "delete namespace todo (--purge)"
+            ]
+        );
+    }
+}
