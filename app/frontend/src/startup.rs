@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::backend::{Backend, PROXY_TIMEOUT};
 use crate::config::Config;
@@ -58,7 +58,11 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .merge(api)
         .layer(axum::middleware::map_response(security_headers))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx here is usually the backend being down, already logged by the proxy: warn, not error.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
+        )
         .with_state(state)
 }
 
