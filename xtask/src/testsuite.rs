@@ -108,6 +108,24 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
     cx.runner.passthrough(&cx.sh, &cargo, &args, &env)
 }
 
+/// `cargo test --workspace --locked` plus the user's arguments; `--workspace` is dropped when
+/// they name packages (cargo would otherwise still test every member).
+fn cargo_test_args(extra: &[String]) -> Vec<String> {
+    let names_package = extra.iter().any(|a| {
+        a == "-p"
+            || a == "--package"
+            || a.starts_with("--package=")
+            || (a.starts_with("-p") && a.len() > 2)
+    });
+    let mut args = vec!["test".to_string()];
+    if !names_package {
+        args.push("--workspace".into());
+    }
+    args.push("--locked".into());
+    args.extend(extra.iter().cloned());
+    args
+}
+
 fn report(cx: &Ctx, deps: &[Dep]) {
     let rows: Vec<Vec<String>> = deps
         .iter()
@@ -223,6 +241,21 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_arguments_replace_workspace() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            cargo_test_args(&[]),
+            s(&["test", "--workspace", "--locked"])
+        );
+        assert_eq!(
+            cargo_test_args(&s(&["-p", "xtask", "--", "--nocapture"])),
+            s(&["test", "--locked", "-p", "xtask", "--", "--nocapture"])
+        );
+        assert_eq!(cargo_test_args(&s(&["--package=xtask"]))[1], "--locked");
+        assert_eq!(cargo_test_args(&s(&["--test", "cli"]))[1], "--workspace");
+    }
 
     #[test]
     fn database_passwords_are_hidden() {
