@@ -46,7 +46,7 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
             Ok(0)
         }
         Cmd::Deploy(f) => stages::deploy::run(cx, &f),
-        Cmd::Aiops(_) => stages::not_yet("aiops"),
+        Cmd::Aiops(f) => stages::aiops::run(cx, &f),
         Cmd::Verify(f) => stages::verify::run(cx, &f),
         Cmd::Docs(f) => stages::docs::run(cx, &f),
         Cmd::Up(_) => stages::not_yet("up"),

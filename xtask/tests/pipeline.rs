@@ -228,7 +228,10 @@ fn docs_check_fails_after_a_values_change_until_regenerated() {
     env.xtask(&["docs", "--check"]).ok();
     let readme = std::fs::read_to_string(env.project.join("deploy/helm/todo-chatbot/README.md"))
         .expect("readme");
-    assert!(readme.contains("| `backend.port` | integer | `8080` |"), "{readme}");
+    assert!(
+        readme.contains("| `backend.port` | integer | `8080` |"),
+        "{readme}"
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! A new stage: add `stages/<name>.rs` with a struct implementing [`Stage`], a `pub fn run(cx,
 //! flags) -> Result<i32>` that calls [`execute`], and one line in `main.rs`'s dispatch.
 
+pub mod aiops;
 pub mod background;
 pub mod build;
 pub mod deploy;

@@ -68,7 +68,7 @@ pub struct Observed {
     pub frontend: Option<(String, u16)>,
 }
 
-fn find_service(services: &[(String, Vec<u16>)], part: &str) -> Option<(String, u16)> {
+pub fn find_service(services: &[(String, Vec<u16>)], part: &str) -> Option<(String, u16)> {
     services
         .iter()
         .find(|(n, _)| n.ends_with(&format!("-{part}")) || n == part)

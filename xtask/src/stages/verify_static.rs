@@ -61,7 +61,7 @@ fn fill_placeholders(text: &str, namespace: &str) -> String {
         .replace("${NAMESPACE}", namespace)
 }
 
-/// `*.yaml` files under `dir` (one level of sub-folders), sorted.
+/// `*.yaml` files directly in `dir`, sorted.
 pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     if !dir.is_dir() {
@@ -69,14 +69,20 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() {
-            out.extend(yaml_files(&path)?);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        if path.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);
         }
     }
     out.sort();
     Ok(out)
+}
+
+/// The raw manifests: the folder and its `postgres/` part (`kagent/` holds custom resources
+/// the Kubernetes schemas do not know; `aiops --install-kagent` applies them).
+fn raw_manifests(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = yaml_files(dir)?;
+    files.extend(yaml_files(&dir.join("postgres"))?);
+    Ok(files)
 }
 
 /// `v1.33.1` → `1.33.0`: kubernetes-validate knows minor versions.
@@ -129,7 +135,7 @@ impl Stage for StaticVerify {
                 .into_iter()
                 .map(|p| Some(rel(&cx.root, &p))),
         );
-        let manifests = yaml_files(&cx.root.join(&self.config.deploy.manifests))?
+        let manifests = raw_manifests(&cx.root.join(&self.config.deploy.manifests))?
             .iter()
             .map(|p| rel(&cx.root, p))
             .collect();

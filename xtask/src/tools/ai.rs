@@ -88,6 +88,110 @@ pub fn gordon_review(
     Ok(out.stdout)
 }
 
+/// `kagent version`: the CLI's version and the controller's (`None` when `backend_version` is
+/// "unknown", i.e. kagent does not run in the cluster or cannot be reached).
+pub fn kagent_versions(r: &Runner) -> Result<(Option<Version>, Option<String>)> {
+    let out = r.run(
+        &Call::new("kagent")
+            .arg("version")
+            .timeout(Duration::from_secs(30)),
+    )?;
+    Ok((
+        parse_kagent_version(&out.stdout)?,
+        parse_kagent_backend(&out.stdout),
+    ))
+}
+
+pub fn parse_kagent_backend(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        backend_version: String,
+    }
+    let line = text.lines().find(|l| l.trim_start().starts_with('{'))?;
+    let raw: Raw = serde_json::from_str(line.trim()).ok()?;
+    let v = raw.backend_version.trim().to_string();
+    (!v.is_empty() && v != "unknown").then_some(v)
+}
+
+/// Asks kubectl-ai one question non-interactively (`--quiet`); `provider` adds
+/// `--llm-provider`/`--model` (keys come from the environment, never from arguments).
+pub fn kubectl_ai_ask(
+    r: &Runner,
+    provider: &[String],
+    env: &[(String, String)],
+    prompt: &str,
+    timeout: Duration,
+) -> Result<crate::run::Output> {
+    r.run_unchecked(
+        &env.iter()
+            .fold(Call::new("kubectl-ai"), |c, (k, v)| c.env(k, v))
+            .arg("--quiet")
+            .args(provider.iter().cloned())
+            .arg(prompt)
+            .timeout(timeout),
+    )
+}
+
+/// `kagent invoke --agent NAME --task PROMPT -n NS` (the answer is A2A JSON on stdout).
+pub fn kagent_invoke(
+    r: &Runner,
+    namespace: &str,
+    agent: &str,
+    prompt: &str,
+    timeout: Duration,
+) -> Result<crate::run::Output> {
+    r.run_unchecked(
+        &Call::new("kagent")
+            .args([
+                "invoke",
+                "--namespace",
+                namespace,
+                "--agent",
+                agent,
+                "--task",
+                prompt,
+            ])
+            .timeout(timeout),
+    )
+}
+
+/// `kagent install --profile PROFILE`. It may exit 0 after a failure, so the outcome is read
+/// from its text: `Ok(())` only when it printed `kagent installed successfully` and no error.
+/// `env` carries the model key to the child (never an argument).
+pub fn kagent_install(r: &Runner, profile: &str, env: &[(String, String)]) -> Result<()> {
+    let call = env
+        .iter()
+        .fold(Call::new("kagent"), |c, (k, v)| c.env(k, v))
+        .args(["install", "--profile", profile])
+        .mutating()
+        .timeout(Duration::from_secs(900))
+        .hint("see https://kagent.dev/docs/kagent/introduction/installation; it needs helm on PATH and a model key");
+    let out = r.run(&call)?;
+    if out.skipped {
+        return Ok(());
+    }
+    kagent_install_outcome(&out.stdout, &out.stderr)
+}
+
+pub fn kagent_install_outcome(stdout: &str, stderr: &str) -> Result<()> {
+    let all = format!("{stdout}\n{stderr}");
+    let failed = all.contains("Error installing")
+        || all.contains("is not set")
+        || !stdout.contains("kagent installed successfully");
+    if failed {
+        Err(crate::error::failure(
+            format!(
+                "`kagent install` did not succeed (its exit code is not reliable; its output says):\n  {}",
+                crate::run::last_lines(all.trim(), 8).replace('\n', "\n  ")
+            ),
+            "set OPENAI_API_KEY in .env (or KAGENT_DEFAULT_MODEL_PROVIDER and that provider's key), make sure helm can reach ghcr.io, then run `cargo xtask aiops --install-kagent` again",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +209,23 @@ mod tests {
         let v = parse_kagent_version(r#"{"backend_version":"unknown","build_date":"2025","git_commit":"abc","kagent_version":"0.9.12"}"#)
             .expect("parses");
         assert_eq!(v, Some(Version::new(0, 9, 12)));
+    }
+
+    #[test]
+    fn kagent_backend_and_install_outcome() {
+        let line = r#"{"backend_version":"unknown","build_date":"2025","git_commit":"abc","kagent_version":"0.9.12"}"#;
+        assert_eq!(parse_kagent_backend(line), None);
+        let up = line.replace("\"unknown\"", "\"0.9.12\"");
+        assert_eq!(parse_kagent_backend(&up).as_deref(), Some("0.9.12"));
+        assert!(kagent_install_outcome("kagent installed successfully\n", "").is_ok());
+        // Exit code 0 but a failure in the text.
+        let err = kagent_install_outcome(
+            "",
+            "OPENAI_API_KEY is not set\nPlease set the OPENAI_API_KEY environment variable\n",
+        )
+        .expect_err("not installed");
+        assert!(crate::error::render(&err).contains("OPENAI_API_KEY is not set"));
+        assert!(kagent_install_outcome("Error installing kagent-crds: boom\n", "").is_err());
     }
 
     #[test]

@@ -270,6 +270,21 @@ pub fn count_endpoints(text: &str, service: &str) -> Result<(usize, usize)> {
     Ok((ready, all.len()))
 }
 
+/// `kubectl apply -f -` with `text` on stdin; returns kubectl's lines (`kind/name created`...).
+pub fn apply_manifest(r: &Runner, context: Option<&str>, text: &str, what: &str) -> Result<String> {
+    let out = r.run(
+        &kubectl(context)
+            .args(["apply", "-f", "-"])
+            .stdin(text)
+            .mutating()
+            .timeout(Duration::from_secs(120))
+            .hint(format!(
+                "check {what}: are its resource kinds installed in the cluster?"
+            )),
+    )?;
+    Ok(out.stdout)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
