@@ -49,7 +49,7 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
         Cmd::Aiops(f) => stages::aiops::run(cx, &f),
         Cmd::Verify(f) => stages::verify::run(cx, &f),
         Cmd::Docs(f) => stages::docs::run(cx, &f),
-        Cmd::Up(_) => stages::not_yet("up"),
+        Cmd::Up(f) => stages::up::run(cx, &f),
         Cmd::Down(f) => stages::down::run(cx, &f),
         Cmd::Local(f) => stages::local::run(cx, &f),
     }

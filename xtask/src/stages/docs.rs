@@ -2,7 +2,7 @@
 //! observable, and the generated docs (`docs/cli.md`, the chart README's values table).
 //! `docs --check` changes nothing and fails when a generated file is stale.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -46,7 +46,8 @@ pub fn run(cx: &Ctx, f: &flags::Docs) -> Result<i32> {
         ));
     }
     let written = write_generated(cx, &config)?;
-    let report = write_report(cx, &config, &[])?;
+    write_report(cx, &config, &[])?;
+    let report = REPORT_DIR;
     if cx.global.json {
         println!(
             "{}",
@@ -160,7 +161,7 @@ pub struct DeploymentReport {
 }
 
 /// Observes the cluster (read-only) and writes `docs/report/report.{json,md}`.
-pub fn write_report(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<PathBuf> {
+pub fn write_report(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<DeploymentReport> {
     let report = cx.ui.step("docs: observing the deployment", || {
         observe(cx, config, gates)
     })?;
@@ -169,7 +170,7 @@ pub fn write_report(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<Path
         cx.ui.out(&format!(
             "docs: would write {REPORT_DIR}/report.md and report.json (dry run)"
         ));
-        return Ok(dir);
+        return Ok(report);
     }
     write(
         &dir.join("report.json"),
@@ -181,7 +182,7 @@ pub fn write_report(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<Path
         &format!("{REPORT_DIR}/report.md and report.json"),
         Tone::Good,
     );
-    Ok(dir)
+    Ok(report)
 }
 
 fn observe(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<DeploymentReport> {

@@ -24,6 +24,7 @@ pub mod local;
 pub mod report;
 pub mod setup;
 pub mod status;
+pub mod up;
 pub mod verify;
 pub mod verify_static;
 
@@ -36,7 +37,6 @@ use serde::Serialize;
 pub use report::{GateResult, Report};
 
 use crate::ctx::Ctx;
-use crate::error::failure;
 use crate::ui::Tone;
 
 /// One stage of the pipeline.
@@ -122,12 +122,4 @@ pub fn execute<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<i32> {
             Err(err)
         }
     }
-}
-
-/// The answer of a subcommand that is declared but not built yet.
-pub fn not_yet(name: &str) -> Result<i32> {
-    Err(failure(
-        format!("`cargo xtask {name}` is not available in this version yet"),
-        "see `cargo xtask --help` for the stages that are",
-    ))
 }

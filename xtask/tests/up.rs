@@ -1,0 +1,203 @@
+//! `up`: the whole pipeline against the fake cluster tools, with the real backend and frontend
+//! (built by the test) behind the fake kubectl's port-forward, the project's real manifests and
+//! chart in the scratch project.
+
+mod apps;
+mod support;
+
+use std::path::Path;
+
+use apps::Apps;
+use support::Env;
+
+const BACKEND: &str = "todo-chatbot-backend";
+const FRONTEND: &str = "todo-chatbot-frontend";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let dest = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).expect("copy");
+        }
+    }
+}
+
+fn list(items: &[String]) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
+        items.join(",")
+    )
+}
+
+/// A scratch project with the real chart and manifests; the fake cluster's pods, Services,
+/// endpoints and port-forwards (reaching `apps`) answer as after a deploy.
+fn project(apps: &Apps) -> Env {
+    let env = Env::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
+    copy_dir(
+        &repo.join("deploy/helm/todo-chatbot"),
+        &env.project.join("deploy/helm/todo-chatbot"),
+    );
+    let pod = |name: &str| {
+        format!(
+            r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":0,"state":{{"running":{{}}}}}}]}}}}"#
+        )
+    };
+    env.knob(
+        "kube/pods-todo.json",
+        &list(&[
+            pod("todo-chatbot-backend-1-a"),
+            pod("todo-chatbot-frontend-1-b"),
+        ]),
+    );
+    let svc = |name: &str, port: u16| {
+        format!(
+            r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"ClusterIP","ports":[{{"port":{port}}}]}}}}"#
+        )
+    };
+    env.knob(
+        "kube/services-todo.json",
+        &list(&[svc(BACKEND, 8000), svc(FRONTEND, 80)]),
+    );
+    let slice = |name: &str| {
+        format!(
+            r#"{{"metadata":{{"name":"{name}-x","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
+        )
+    };
+    env.knob(
+        "kube/endpointslices-todo.json",
+        &list(&[slice(BACKEND), slice(FRONTEND)]),
+    );
+    env.knob(
+        &format!("kube/forward/{BACKEND}"),
+        &apps.backend_port.to_string(),
+    );
+    env.knob(
+        &format!("kube/forward/{FRONTEND}"),
+        &apps.frontend_port.to_string(),
+    );
+    env
+}
+
+fn stages(run: &support::Run) -> Vec<(String, bool)> {
+    run.json()["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap_or("").to_string(),
+                s["ok"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn up_runs_the_stages_in_order_then_a_second_run_changes_nothing() {
+    let apps = Apps::start();
+    let env = project(&apps);
+    let first = env.xtask(&["up", "--json"]);
+    first.ok();
+    let names: Vec<String> = stages(&first).into_iter().map(|s| s.0).collect();
+    assert_eq!(
+        names,
+        [
+            "doctor",
+            "setup",
+            "build",
+            "deploy --helm",
+            "verify",
+            "aiops",
+            "docs"
+        ],
+        "{first}"
+    );
+    assert!(stages(&first).iter().all(|s| s.1), "{first}");
+    assert!(first.json()["mutating_calls"].as_u64() > Some(0), "{first}");
+    // The order of the mutating calls follows the stages.
+    let m = env.mutating_calls();
+    let pos = |tool: &str, start: &str| {
+        m.iter()
+            .position(|c| c.tool == tool && c.argv.starts_with(start))
+            .unwrap_or_else(|| panic!("no `{tool} {start}` in {m:#?}"))
+    };
+    assert!(pos("minikube", "start") < pos("docker", "build"));
+    assert!(pos("docker", "build") < pos("helm", "upgrade"));
+    assert!(env.project.join("docs/report/report.json").is_file());
+
+    env.clear_calls();
+    let second = env.xtask(&["up"]);
+    second.ok();
+    assert!(
+        env.mutating_calls().is_empty(),
+        "{:#?}",
+        env.mutating_calls()
+    );
+    assert!(
+        second.stdout.contains("nothing changed") && second.stdout.contains("no mutating call"),
+        "{second}"
+    );
+    for stage in [
+        "doctor", "setup", "build", "deploy", "verify", "aiops", "docs",
+    ] {
+        assert!(
+            second.stdout.contains(stage),
+            "summary lacks {stage}: {second}"
+        );
+    }
+}
+
+#[test]
+fn up_stops_at_the_first_failed_gate_with_its_reason() {
+    let apps = Apps::start();
+    let env = project(&apps);
+    // The image comes out over its size budget: the build gate fails.
+    env.knob("image-size-backend", "900000000");
+    let run = env.xtask(&["up"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("build: gate"), "{run}");
+    assert!(run.stderr.contains("over the"), "{run}");
+    assert!(run.stderr.contains("help: "), "{run}");
+    assert!(run.stderr.contains("up: stopped at `build`"), "{run}");
+    // Nothing after build ran.
+    assert!(
+        !env.calls()
+            .iter()
+            .any(|c| c.tool == "helm" && c.argv.starts_with("upgrade")),
+        "deploy ran after a failed gate"
+    );
+    assert!(!run.stdout.contains("verify"), "{run}");
+}
+
+#[test]
+fn up_dry_run_prints_the_whole_plan_and_mutates_nothing() {
+    let apps = Apps::start();
+    let env = project(&apps);
+    let run = env.xtask(&["up", "--dry-run"]);
+    run.ok();
+    assert!(
+        env.mutating_calls().is_empty(),
+        "{:#?}",
+        env.mutating_calls()
+    );
+    for stage in [
+        "doctor:",
+        "setup:",
+        "build:",
+        "deploy --helm:",
+        "verify:",
+        "aiops:",
+        "docs:",
+    ] {
+        assert!(run.stdout.contains(stage), "plan lacks {stage}: {run}");
+    }
+    assert!(run.stdout.contains("start minikube"), "{run}");
+    assert!(run.stdout.contains("nothing was changed"), "{run}");
+    assert!(!env.project.join("docs/report/report.json").exists());
+}
