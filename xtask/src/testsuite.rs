@@ -99,10 +99,7 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
         eprintln!("{bar}\n");
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut args: Vec<String> = ["test", "--workspace", "--locked"]
-        .map(String::from)
-        .to_vec();
-    args.extend(f.args.iter().cloned());
+    let args = cargo_test_args(&f.args);
     cx.ui
         .status("Running", &format!("cargo {}", args.join(" ")), Tone::Good);
     cx.runner.passthrough(&cx.sh, &cargo, &args, &env)

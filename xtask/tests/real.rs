@@ -5,6 +5,66 @@
 use std::path::Path;
 use std::process::Command;
 
+/// A scratch project whose Dockerfile needs no base image, so this runs in seconds: the real
+/// engine's build, inspect output, USER and size are read by the xtask, and a second run builds
+/// nothing.
+#[test]
+fn build_no_cluster_on_a_scratch_project_then_nothing_to_rebuild() {
+    if !testkit::docker() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        dir.path().display().to_string().len()
+    );
+    write("Cargo.lock", &format!("# {unique}\n"));
+    write(
+        "deploy/docker/Dockerfile",
+        "FROM scratch AS backend\nCOPY Cargo.lock /data/lock\nUSER 65532:65532\n",
+    );
+    write(
+        "deploy/pipeline.toml",
+        "[build]\ninputs = [\"Cargo.lock\"]\n[images.backend]\nname = \"xtask-real-test\"\ntarget = \"backend\"\nbudget_mb = 1\n",
+    );
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["build", "--no-cluster", "--json"])
+            .env("XTASK_PROJECT_ROOT", dir.path())
+            .output()
+            .expect("run xtask");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{:?}\n{stdout}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("a JSON report")
+    };
+    let first = run();
+    assert_eq!(first["done"].as_array().map(Vec::len), Some(1), "{first}");
+    let gates = first["gates"].as_array().expect("gates");
+    assert_eq!(gates.len(), 3, "{first}");
+    assert!(gates.iter().all(|g| g["passed"] == true), "{first}");
+    assert!(first.to_string().contains("USER 65532:65532"), "{first}");
+    let second = run();
+    assert_eq!(second["done"].as_array().map(Vec::len), Some(0), "{second}");
+    let image = first["observed"]["images"][0]["image"]
+        .as_str()
+        .expect("image")
+        .to_string();
+    let _ = Command::new("docker")
+        .args(["image", "rm", &image])
+        .output();
+}
+
 #[test]
 fn build_no_cluster_builds_both_images_and_passes_its_gates() {
     if !testkit::docker() {
