@@ -62,9 +62,7 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
             ));
         }
     }
-    let bins = cx.ui.step("building todo-backend and todo-frontend", || {
-        build_binaries(cx, &cx.root)
-    })?;
+    let bins = build_binaries(cx, &cx.root)?;
     let backend_bin = bin(&bins, PACKAGES[0])?;
     let frontend_bin = bin(&bins, PACKAGES[1])?;
     let data = data_dir(&backend_bin);
@@ -206,19 +204,33 @@ fn app_secrets(cx: &Ctx) -> Result<Vec<(String, String)>> {
         .collect())
 }
 
-/// Builds the two apps and returns each binary's path by package name.
+/// Builds the two apps (cargo's progress on the terminal) and returns each binary's path by
+/// package name (from a second, no-op build's JSON messages).
 pub fn build_binaries(cx: &Ctx, root: &Path) -> Result<Vec<(String, PathBuf)>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut call = Call::new(cargo).args(["build", "--message-format=json-render-diagnostics"]);
+    let mut args = vec!["build".to_string()];
     for p in PACKAGES {
-        call = call.args(["-p", p]);
+        args.extend(["-p".to_string(), p.to_string()]);
+    }
+    args.extend([
+        "--manifest-path".to_string(),
+        root.join("Cargo.toml").display().to_string(),
+    ]);
+    let code = cx.runner.passthrough(&cx.sh, &cargo, &args, &[])?;
+    if code != 0 {
+        return Err(failure(
+            format!(
+                "`cargo build` of {} failed (exit code {code})",
+                PACKAGES.join(" and ")
+            ),
+            "fix the compile error above, then run `cargo xtask local` again",
+        ));
     }
     let out = cx.runner.run(
-        &call
-            .arg("--manifest-path")
-            .arg(root.join("Cargo.toml").display().to_string())
-            .timeout(Duration::from_secs(3600))
-            .hint("fix the compile error above, then run `cargo xtask local` again"),
+        &Call::new(cargo)
+            .args(args)
+            .arg("--message-format=json-render-diagnostics")
+            .timeout(Duration::from_secs(600)),
     )?;
     Ok(executables(&out.stdout))
 }

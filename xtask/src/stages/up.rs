@@ -54,7 +54,17 @@ fn row(r: &Report) -> Row {
         },
         gates: format!("{passed}/{}", r.gates.len()),
         duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
-        note: r.notes.first().cloned().unwrap_or_default(),
+        note: r
+            .notes
+            .first()
+            .map(|n| {
+                if n.chars().count() > 72 {
+                    format!("{}...", n.chars().take(69).collect::<String>())
+                } else {
+                    n.clone()
+                }
+            })
+            .unwrap_or_default(),
     }
 }
 
