@@ -502,6 +502,8 @@ fn registry_and_context_flags_reach_the_images_and_the_tools() {
     env.knob("minikube/prod/host", "Running\n");
     // The profile's own cluster is down: only a call with --context prod reaches a cluster.
     env.knob("minikube/demo/host", "Stopped\n");
+    env.xtask(&["build", "--no-cluster"]).ok();
+    env.clear_calls();
     let run = env.xtask(&[
         "deploy",
         "--context",
@@ -516,6 +518,25 @@ fn registry_and_context_flags_reach_the_images_and_the_tools() {
         stdin.contains("image: registry.example.com/todo/todo-backend:"),
         "{stdin}"
     );
+    let pushed: Vec<String> = mutations(&env)
+        .into_iter()
+        .filter(|c| c.starts_with("docker"))
+        .collect();
+    assert_eq!(pushed.len(), 4, "tag and push both images: {pushed:#?}");
+    assert!(
+        pushed[1].starts_with("docker push registry.example.com/todo/todo-backend:"),
+        "{pushed:#?}"
+    );
+    env.clear_calls();
+    env.xtask(&[
+        "deploy",
+        "--context",
+        "prod",
+        "--registry",
+        "registry.example.com/todo",
+    ])
+    .ok();
+    assert_no_mutation(&env);
     let missing = env.xtask(&["deploy", "--context", "nope"]);
     assert_eq!(missing.code, 1, "{missing}");
     assert!(

@@ -12,6 +12,7 @@
 
 pub mod diagnose;
 pub mod raw;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -127,10 +128,14 @@ pub struct Observed {
     pub objects: Vec<Found>,
     pub release: Option<helm::Status>,
     pub helm: Option<String>,
+    /// (local `name:tag`, registry reference) of each image the registry lacks.
+    pub to_push: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Step {
+    /// Tag a locally built image for the registry and push it.
+    Push { local: String, remote: String },
     /// Append the generated POSTGRES_PASSWORD to `.env` (kept for every later deploy).
     SavePassword,
     /// Apply one rendered object (by index into the stage's docs).
@@ -152,6 +157,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Step::Push { remote, .. } => write!(f, "push {remote}"),
             Step::SavePassword => write!(f, "generate POSTGRES_PASSWORD and keep it in .env"),
             Step::Apply { reference, why, .. } => write!(f, "apply {reference} ({why})"),
             Step::Restart { reference } => {
@@ -488,7 +494,14 @@ pub struct Desired<'a> {
 
 /// The steps from what is wanted and what is there (pure, unit-tested).
 pub fn plan(want: &Desired, seen: &Observed) -> Vec<Step> {
-    let mut steps = Vec::new();
+    let mut steps: Vec<Step> = seen
+        .to_push
+        .iter()
+        .map(|(local, remote)| Step::Push {
+            local: local.clone(),
+            remote: remote.clone(),
+        })
+        .collect();
     if want.password_generated {
         steps.push(Step::SavePassword);
     }
@@ -669,8 +682,17 @@ impl Stage for DeployStage {
             .collect();
         let desired = desired_images(cx, &self.config, &keys)?;
         let mut images = BTreeMap::new();
+        let mut to_push = Vec::new();
         for (key, image, _) in desired.images {
-            images.insert(key, self.image_ref(&image));
+            let remote = self.image_ref(&image);
+            if self.opts.registry.is_some() {
+                let present = registry::has(r, &remote)?;
+                cx.ui.detail(&format!("registry has {remote}: {present}"));
+                if !present {
+                    to_push.push((image.clone(), remote.clone()));
+                }
+            }
+            images.insert(key, remote);
         }
         let env = cx.secrets()?;
         let database = self.database(&env)?;
@@ -769,6 +791,7 @@ impl Stage for DeployStage {
             objects,
             release,
             helm: self.major.map(|m| format!("{m:?}")),
+            to_push,
         };
         let rows: Vec<Vec<String>> = observed
             .images
@@ -810,6 +833,7 @@ impl Stage for DeployStage {
         let context = self.context();
         let ns = self.ns().to_string();
         match step {
+            Step::Push { local, remote } => registry::push(r, local, remote),
             Step::SavePassword => {
                 let Some(p) = &self.generated_password else {
                     return Ok(());

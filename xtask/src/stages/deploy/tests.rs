@@ -29,6 +29,7 @@ fn observed(objects: Vec<Found>, ns_hash: Option<String>) -> Observed {
         objects,
         release: None,
         helm: None,
+        to_push: Vec::new(),
     }
 }
 
@@ -194,4 +195,14 @@ fn passwords_are_long_and_url_safe() {
     assert_eq!(a.len(), 32);
     assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
     assert_ne!(a, random_password().expect("random"));
+}
+
+#[test]
+fn images_the_registry_lacks_are_pushed_first() {
+    let d = docs();
+    let mut o = observed(vec![], None);
+    o.to_push = vec![("todo-backend:1".into(), "reg.example/todo-backend:1".into())];
+    let steps = texts(&plan(&want(&d, false), &o));
+    assert_eq!(steps[0], "push reg.example/todo-backend:1");
+    assert_eq!(steps.len(), 5);
 }
