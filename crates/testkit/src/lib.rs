@@ -67,7 +67,9 @@ pub fn executable(what: &str, env: &str, candidates: &[&str], hint: &str) -> Opt
         .map(PathBuf::from)
         .filter(|p| p.is_file())
         .or_else(|| candidates.iter().find_map(|c| find_on_path(c)));
-    require(what, found.is_some(), hint).then_some(found).flatten()
+    require(what, found.is_some(), hint)
+        .then_some(found)
+        .flatten()
 }
 
 /// Chromium for browser tests (`CHROMIUM`, else `chromium` on `PATH`).
