@@ -148,6 +148,9 @@ pub enum Step {
     Restart { reference: String },
     /// Remove the raw manifests' objects before the chart takes over.
     RemoveRaw { refs: Vec<String> },
+    /// Remove objects of the raw manifests that are no longer wanted (e.g. PostgreSQL's after
+    /// a switch to another database; its volume stays).
+    Prune { refs: Vec<String> },
     /// Remove the Helm release before the raw manifests take over.
     Uninstall { release: String },
     /// `helm upgrade --install`.
@@ -166,6 +169,11 @@ impl fmt::Display for Step {
             Step::RemoveRaw { refs } => write!(
                 f,
                 "remove the raw manifests' objects before Helm takes over: {}",
+                refs.join(" ")
+            ),
+            Step::Prune { refs } => write!(
+                f,
+                "remove what the manifests no longer make: {}",
                 refs.join(" ")
             ),
             Step::Uninstall { release } => write!(
@@ -247,7 +255,9 @@ impl DeployStage {
             .collect()
     }
 
-    fn services(&self) -> Vec<String> {
+    /// The backend's and the frontend's Service names in this mode (`verify` and `up` reach
+    /// the app through the second).
+    pub fn services(&self) -> Vec<String> {
         let prefix = if self.opts.helm {
             self.fullname()
         } else {
@@ -564,7 +574,24 @@ pub fn plan(want: &Desired, seen: &Observed) -> Vec<Step> {
                 install: seen.release.is_none(),
             });
         }
-    } else if secret_changed && !uninstalling {
+    } else {
+        let stale: Vec<String> = seen
+            .objects
+            .iter()
+            .filter(|o| o.managed_by == "kubectl" && WORKLOAD_KINDS.contains(&o.kind.as_str()))
+            .filter(|o| {
+                !want
+                    .docs
+                    .iter()
+                    .any(|d| d.kind == o.kind && d.name == o.name)
+            })
+            .map(|o| format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))
+            .collect();
+        if !stale.is_empty() {
+            steps.push(Step::Prune { refs: stale });
+        }
+    }
+    if !want.helm && secret_changed && !uninstalling {
         // The raw Deployments read the Secret only when a pod starts.
         let reads_secret = |d: &&Doc| d.kind == "Deployment" && d.text.contains(SECRET_NAME);
         for doc in want.docs.iter().filter(reads_secret) {
@@ -850,6 +877,7 @@ impl Stage for DeployStage {
                 kubectl::rollout_restart(r, Some(&context), &ns, reference)
             }
             Step::RemoveRaw { refs } => kubectl::delete(r, Some(&context), &ns, refs, true),
+            Step::Prune { refs } => kubectl::delete(r, Some(&context), &ns, refs, false),
             Step::Uninstall { release } => helm::uninstall(
                 r,
                 Some(&context),
@@ -919,6 +947,14 @@ impl Stage for DeployStage {
                     std::thread::sleep(Duration::from_secs(2));
                 }
             });
+        }
+        if let Some(front) = self.services().pop() {
+            report.note(
+                cx,
+                format!(
+                    "open the app: `minikube service {front} -n {ns} --url` (or run `minikube tunnel` for the LoadBalancer address)"
+                ),
+            );
         }
         if !self.opts.helm {
             return Ok(());

@@ -206,3 +206,33 @@ fn images_the_registry_lacks_are_pushed_first() {
     assert_eq!(steps[0], "push reg.example/todo-backend:1");
     assert_eq!(steps.len(), 5);
 }
+
+#[test]
+fn raw_objects_no_longer_made_are_pruned() {
+    let d = docs();
+    let mut objects: Vec<Found> = d[1..]
+        .iter()
+        .map(|x| {
+            found(
+                x,
+                Some(&x.hash),
+                if x.secret {
+                    "todo-chatbot-xtask"
+                } else {
+                    "kubectl"
+                },
+            )
+        })
+        .collect();
+    objects.push(Found {
+        kind: "StatefulSet".into(),
+        name: "todo-chatbot-postgres".into(),
+        managed_by: "kubectl".into(),
+        hash: Some("x".into()),
+    });
+    let o = observed(objects, Some(d[0].hash.clone()));
+    assert_eq!(
+        texts(&plan(&want(&d, false), &o)),
+        ["remove what the manifests no longer make: statefulset/todo-chatbot-postgres"]
+    );
+}
