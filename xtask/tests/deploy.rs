@@ -544,3 +544,31 @@ fn registry_and_context_flags_reach_the_images_and_the_tools() {
         "{missing}"
     );
 }
+
+#[test]
+fn a_failed_helm_upgrade_is_explained_from_the_pods() {
+    let env = cluster();
+    pods_knob(
+        &env,
+        "ImagePullBackOff",
+        "Back-off pulling image \\\"todo-backend:abc\\\"",
+        "{}",
+    );
+    env.fail(
+        "helm-upgrade",
+        1,
+        "Error: UPGRADE FAILED: release todo-chatbot failed, and has been rolled back due to rollback-on-failure being set: context deadline exceeded",
+    );
+    let run = env.xtask(&["deploy", "--helm"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("the image todo-backend:abc is not in the cluster"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("helm rolled the release back"), "{run}");
+    assert!(
+        run.stderr.contains("help: run `cargo xtask build`"),
+        "{run}"
+    );
+}
