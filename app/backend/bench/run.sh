@@ -4,6 +4,7 @@
 # from process start to /ready answering 200.
 #
 # Usage: app/backend/bench/run.sh [DURATION]      (default 10s per load run)
+#        TODO_BACKEND_BIN=PATH app/backend/bench/run.sh 2s   (another binary, no build)
 # Needs: wrk (apt-get install wrk), curl, python3; for Postgres, TEST_DATABASE_URL
 # (`source .ci/postgres.sh`) and psql. Without TEST_DATABASE_URL the Postgres rows are skipped.
 # The load runs on loopback only, bounded by DURATION.
@@ -17,8 +18,11 @@ for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; echo "help: apt-get install -y wrk curl python3" >&2; exit 1; }
 done
 
-cargo build --release -p todo-backend >&2
-bin=${CARGO_TARGET_DIR:-target}/release/todo-backend
+# TODO_BACKEND_BIN runs another build of the binary (e.g. a debug one) instead of the release one.
+if [ -z "${TODO_BACKEND_BIN:-}" ]; then
+  cargo build --release -p todo-backend >&2
+fi
+bin=${TODO_BACKEND_BIN:-${CARGO_TARGET_DIR:-target}/release/todo-backend}
 work=$(mktemp -d)
 pid=
 cleanup() {
