@@ -112,8 +112,6 @@ impl Down {
     ) -> Result<(Vec<String>, Vec<String>)> {
         let objects = kubectl::objects(&cx.runner, Some(context), self.ns(), KINDS, APP_SELECTOR)?
             .into_iter()
-            // Helm's own bookkeeping Secrets go with `helm uninstall`.
-            .filter(|o| o.label("owner") != Some("helm"))
             // Objects of a release go with `helm uninstall`.
             .filter(|o| !(skip_helm && o.label("app.kubernetes.io/managed-by") == Some("Helm")))
             .map(|o| format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))

@@ -415,14 +415,46 @@ pub fn objects(
     kinds: &str,
     selector: &str,
 ) -> Result<Vec<Object>> {
+    // Only these columns: `-o json` of Secrets would carry their data into the output (and
+    // into `-vv` logs) base64-encoded.
     let out = r.run(
         &kubectl(context)
             .args(["get", kinds, "--namespace", namespace])
-            .args(["--selector", selector, "-o", "json"])
+            .args(["--selector", selector, "--no-headers"])
+            .arg(format!("--output=custom-columns={OBJECT_COLUMNS}"))
             .timeout(Duration::from_secs(30))
             .hint("check that the cluster answers: `cargo xtask status`"),
     )?;
-    parse_objects(&out.stdout)
+    Ok(parse_object_columns(&out.stdout))
+}
+
+/// Kind, name, managed-by label and config-hash annotation of each object.
+const OBJECT_COLUMNS: &str = r"KIND:.kind,NAME:.metadata.name,MANAGED:.metadata.labels.app\.kubernetes\.io/managed-by,HASH:.metadata.annotations.todo-chatbot\.dev/config-hash";
+
+/// Reads the [`OBJECT_COLUMNS`] lines (`<none>` for a missing value).
+pub fn parse_object_columns(text: &str) -> Vec<Object> {
+    let value = |v: Option<&str>| v.filter(|v| *v != "<none>").map(String::from);
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let kind = f.next()?.to_string();
+            let name = f.next()?.to_string();
+            let mut labels = std::collections::BTreeMap::new();
+            if let Some(m) = value(f.next()) {
+                labels.insert("app.kubernetes.io/managed-by".to_string(), m);
+            }
+            let mut annotations = std::collections::BTreeMap::new();
+            if let Some(h) = value(f.next()) {
+                annotations.insert("todo-chatbot.dev/config-hash".to_string(), h);
+            }
+            Some(Object {
+                kind,
+                name,
+                labels,
+                annotations,
+            })
+        })
+        .collect()
 }
 
 /// The Namespace `name`, or `None` when it does not exist.
@@ -687,6 +719,22 @@ pub fn parse_endpoint_slices(text: &str) -> Result<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_columns_with_missing_values() {
+        let o = parse_object_columns(
+            "Deployment   todo-chatbot-backend   kubectl   0123456789abcdef\nSecret   sh.helm.release.v1.todo-chatbot.v1   <none>   <none>\n",
+        );
+        assert_eq!(o.len(), 2);
+        assert_eq!(o[0].label("app.kubernetes.io/managed-by"), Some("kubectl"));
+        assert_eq!(
+            o[0].annotations
+                .get("todo-chatbot.dev/config-hash")
+                .map(String::as_str),
+            Some("0123456789abcdef")
+        );
+        assert!(o[1].labels.is_empty() && o[1].annotations.is_empty());
+    }
 
     #[test]
     fn client_version_json() {

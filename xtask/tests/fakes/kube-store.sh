@@ -133,3 +133,20 @@ delete_managed() {
   done
   return 0
 }
+
+# column_objects NS KIND[,KIND...]: `--no-headers --output=custom-columns=` of kind, name,
+# managed-by and config-hash (`<none>` when absent), as the xtask asks for them.
+column_objects() {
+  local ns=$1 kinds=$2 k f kind name mb hash
+  for k in ${kinds//,/ }; do
+    k=$(kind_of "$k")
+    for f in "$objects/$ns/$k"/*.json; do
+      [ -f "$f" ] || continue
+      kind=$(sed -n 's/^{"apiVersion":"[^"]*","kind":"\([^"]*\)".*/\1/p' "$f")
+      name=$(sed -n 's/.*"metadata":{"name":"\([^"]*\)".*/\1/p' "$f")
+      mb=$(sed -n 's/.*"app.kubernetes.io\/managed-by":"\([^"]*\)".*/\1/p' "$f")
+      hash=$(sed -n 's/.*"todo-chatbot.dev\/config-hash":"\([^"]*\)".*/\1/p' "$f")
+      printf '%s   %s   %s   %s\n' "$kind" "$name" "${mb:-<none>}" "${hash:-<none>}"
+    done
+  done
+}
