@@ -19,15 +19,7 @@ use crate::tools::helm::{self};
 use crate::tools::{self, kubectl};
 
 pub fn run(cx: &Ctx, f: &flags::Down) -> Result<i32> {
-    execute(
-        cx,
-        &mut Down {
-            config: cx.config()?,
-            purge: f.purge,
-            context: f.context.clone(),
-            helm: false,
-        },
-    )
+    execute(cx, &mut Down::new(cx.config()?, f.purge, f.context.clone()))
 }
 
 pub struct Down {
@@ -93,6 +85,16 @@ pub fn plan(observed: &Observed, release: &str, purge: bool) -> Vec<Step> {
 }
 
 impl Down {
+    /// The stage for `config`; `context` defaults to the minikube profile's.
+    pub fn new(config: Config, purge: bool, context: Option<String>) -> Down {
+        Down {
+            config,
+            purge,
+            context,
+            helm: false,
+        }
+    }
+
     fn context(&self) -> String {
         self.context
             .clone()
