@@ -144,6 +144,37 @@ fn verify_reaches_the_real_apps_through_the_port_forward_and_stops_it() {
 }
 
 #[test]
+fn verify_with_auth_on_signs_up_and_uses_the_token() {
+    let apps = Apps::start_with(&[("AUTH_SECRET", "verify-test-secret-0123456789abcdef")]);
+    let env = Env::new();
+    deployed(&env, &apps);
+    let run = env.xtask(&["verify", "--json"]);
+    run.ok();
+    let gates = run.json()["gates"].clone();
+    let chat = gates
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == "chat turn adds a task")
+        .expect("chat gate")
+        .clone();
+    assert_eq!(chat["passed"], true, "{chat}");
+    // Without a token the API refuses, so the checks above really used one.
+    let status = ureq::get(&format!(
+        "http://127.0.0.1:{}/api/xtask-verify/tasks",
+        apps.backend_port
+    ))
+    .config()
+    .http_status_as_error(false)
+    .build()
+    .call()
+    .expect("answers")
+    .status()
+    .as_u16();
+    assert_eq!(status, 401);
+}
+
+#[test]
 fn verify_fails_with_what_failed_and_a_hint() {
     let apps = Apps::start();
     let env = Env::new();

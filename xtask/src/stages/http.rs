@@ -134,16 +134,19 @@ pub struct Mcp<'a> {
     url: String,
     session: Option<String>,
     protocol: String,
+    /// `Bearer <token>` when the API needs one.
+    auth: Option<String>,
     next_id: u64,
 }
 
 impl<'a> Mcp<'a> {
-    pub fn connect(client: &'a Client, url: &str) -> Result<Mcp<'a>> {
+    pub fn connect(client: &'a Client, url: &str, token: Option<&str>) -> Result<Mcp<'a>> {
         let mut mcp = Mcp {
             client,
             url: url.to_string(),
             session: None,
             protocol: MCP_PROTOCOL.to_string(),
+            auth: token.map(|t| format!("Bearer {t}")),
             next_id: 1,
         };
         let (answer, result) = mcp.request(
@@ -169,6 +172,9 @@ impl<'a> Mcp<'a> {
         ];
         if let Some(s) = &self.session {
             h.push(("mcp-session-id", s.as_str()));
+        }
+        if let Some(a) = &self.auth {
+            h.push(("authorization", a.as_str()));
         }
         h
     }

@@ -426,7 +426,7 @@ pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
         })
     });
     report.gate(cx, "MCP tools/list", || {
-        let mut mcp = Mcp::connect(&client, &format!("{b}/mcp"))?;
+        let mut mcp = Mcp::connect(&client, &format!("{b}/mcp"), auth.as_deref())?;
         let names = mcp.tool_names()?;
         let missing: Vec<&str> = MCP_TOOLS
             .iter()

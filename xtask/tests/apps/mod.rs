@@ -54,6 +54,12 @@ pub struct Apps {
 
 impl Apps {
     pub fn start() -> Apps {
+        Apps::start_with(&[])
+    }
+
+    /// Starts both apps with `backend_env` added to the backend's environment (e.g.
+    /// `AUTH_SECRET`).
+    pub fn start_with(backend_env: &[(&str, &str)]) -> Apps {
         let (backend, frontend) = binaries();
         let data = tempfile::tempdir().expect("tempdir");
         let backend_port = free_port();
@@ -67,6 +73,7 @@ impl Apps {
                 "DATABASE_URL",
                 format!("sqlite://{}", data.path().join("todo.db").display()),
             )
+            .envs(backend_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
