@@ -670,52 +670,6 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>> {
         .collect())
 }
 
-/// Ready and total endpoints of Service `service`, from its EndpointSlices.
-pub fn endpoints(
-    r: &Runner,
-    context: Option<&str>,
-    namespace: &str,
-    service: &str,
-) -> Result<(usize, usize)> {
-    let out = r.run(
-        &kubectl(context)
-            .args(["get", "endpointslices", "--namespace", namespace])
-            .arg(format!("--selector=kubernetes.io/service-name={service}"))
-            .args(["-o", "json"])
-            .timeout(Duration::from_secs(30)),
-    )?;
-    parse_endpoint_slices(&out.stdout)
-}
-
-pub fn parse_endpoint_slices(text: &str) -> Result<(usize, usize)> {
-    #[derive(Deserialize, Default)]
-    struct Conditions {
-        ready: Option<bool>,
-    }
-    #[derive(Deserialize)]
-    struct Endpoint {
-        #[serde(default)]
-        conditions: Conditions,
-    }
-    #[derive(Deserialize)]
-    struct Slice {
-        #[serde(default)]
-        endpoints: Option<Vec<Endpoint>>,
-    }
-    let list: List<Slice> = parse_json("kubectl get endpointslices", text)?;
-    let all: Vec<Endpoint> = list
-        .items
-        .into_iter()
-        .flat_map(|s| s.endpoints.unwrap_or_default())
-        .collect();
-    // An absent `ready` means ready (the EndpointSlice API's rule).
-    let ready = all
-        .iter()
-        .filter(|e| e.conditions.ready.unwrap_or(true))
-        .count();
-    Ok((ready, all.len()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

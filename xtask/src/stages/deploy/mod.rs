@@ -30,7 +30,7 @@ use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
 use crate::tools::helm::{self, Major};
-use crate::tools::{self, kubectl};
+use crate::tools::{self, kubectl, workloads};
 use diagnose::{Cluster, Workload};
 use raw::{Doc, HASH_ANNOTATION, SECRET_NAME};
 
@@ -934,7 +934,7 @@ impl Stage for DeployStage {
             report.gate(cx, &format!("service/{svc} has endpoints"), || {
                 let deadline = Instant::now() + Duration::from_secs(30).min(timeout);
                 loop {
-                    let (ready, total) = kubectl::endpoints(r, Some(&context), &ns, &svc)?;
+                    let (ready, total) = workloads::service_endpoints(r, Some(&context), &ns, &svc)?;
                     if ready > 0 {
                         return Ok(GateResult::Pass(format!("{ready} ready endpoint(s)")));
                     }
