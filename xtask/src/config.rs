@@ -88,6 +88,7 @@ impl Default for Build {
                 "crates",
                 "xtask/Cargo.toml",
                 "deploy/tests/Cargo.toml",
+                "deploy/docker/skeleton.sh",
             ]
             .map(PathBuf::from)
             .to_vec(),
@@ -143,8 +144,8 @@ impl Config {
     /// The built-in images when the file names none.
     fn default_images() -> BTreeMap<String, Image> {
         [
-            ("backend", "todo-backend", 150),
-            ("frontend", "todo-frontend", 100),
+            ("backend", "todo-backend", 40),
+            ("frontend", "todo-frontend", 40),
         ]
         .into_iter()
         .map(|(key, name, budget)| {

@@ -390,6 +390,7 @@ impl DeployStage {
         images: &BTreeMap<String, String>,
         database: Database,
         secret_hash: &str,
+        auth: bool,
     ) -> serde_json::Value {
         let tag_of = |key: &str| {
             images
@@ -419,6 +420,8 @@ impl DeployStage {
             "frontend": {
                 "image": { "repository": repo_of("frontend"), "tag": tag_of("frontend") },
             },
+            // With auth on, "/" redirects to the log-in page; the helm test needs a 2xx page.
+            "tests": { "frontendPath": if auth { "/login" } else { "" } },
         })
     }
 
@@ -770,7 +773,8 @@ impl Stage for DeployStage {
         }
 
         if self.opts.helm {
-            let values = self.generated_values(&images, database, &secret_hash);
+            let auth = env.get("AUTH_SECRET").is_some_and(|v| !v.is_empty());
+            let values = self.generated_values(&images, database, &secret_hash, auth);
             let text = serde_json::to_string_pretty(&values)?;
             let path = std::env::temp_dir().join(format!(
                 "todo-chatbot-values-{}-{}.json",
@@ -952,7 +956,8 @@ impl Stage for DeployStage {
             report.note(
                 cx,
                 format!(
-                    "open the app: `minikube service {front} -n {ns} --url` (or run `minikube tunnel` for the LoadBalancer address)"
+                    "open the app: `minikube service {front} -n {ns} -p {profile} --url` (or run `minikube tunnel -p {profile}` for the LoadBalancer address)",
+                    profile = self.config.cluster.profile
                 ),
             );
         }
