@@ -150,6 +150,9 @@ pub struct Runner {
     log: RefCell<Vec<Record>>,
 }
 
+/// The shortest secret value whose appearance in an argument makes the runner refuse the call.
+const MIN_REFUSED_SECRET_LEN: usize = 8;
+
 impl Runner {
     pub fn new(dry_run: bool, ui: Ui) -> Runner {
         Runner {
@@ -164,8 +167,9 @@ impl Runner {
         self.dry_run
     }
 
-    /// Registers a secret value: it is redacted from every record and error, and refused as an
-    /// argument. Values shorter than 3 characters are not treated as findable text.
+    /// Registers a secret value: it is redacted from every record and error, and, from
+    /// [`MIN_REFUSED_SECRET_LEN`] characters on, refused as an argument. Values shorter than 3
+    /// characters are not treated as findable text.
     pub fn add_secret(&self, value: &str) {
         let value = value.trim();
         if value.len() >= 3 {
@@ -295,10 +299,13 @@ impl Runner {
 
     fn refuse_secret_arguments(&self, call: &Call) -> Result<()> {
         let secrets = self.secrets.borrow();
-        let leaks = call
-            .args
-            .iter()
-            .any(|a| secrets.iter().any(|s| a.contains(s.as_str())));
+        // A value as short as a namespace or image name (`todo`) would block ordinary commands;
+        // such values are still redacted everywhere, but only longer ones refuse a call.
+        let leaks = call.args.iter().any(|a| {
+            secrets
+                .iter()
+                .any(|s| s.len() >= MIN_REFUSED_SECRET_LEN && a.contains(s.as_str()))
+        });
         if leaks {
             return Err(failure(
                 format!(
@@ -405,6 +412,19 @@ mod tests {
         assert!(text.contains("refusing"), "{text}");
         assert!(!text.contains("hunter22"), "{text}");
         assert!(r.records().is_empty());
+    }
+
+    #[test]
+    fn a_short_value_is_redacted_but_does_not_block_commands() {
+        let r = runner(false);
+        r.add_secret("todo");
+        let out = r
+            .run(&Call::new("echo").args(["--namespace", "todo"]))
+            .expect("a short value does not refuse the call");
+        assert_eq!(out.stdout.trim(), "--namespace todo");
+        let records = r.records();
+        assert!(records[0].command.contains("***"), "{:?}", records[0]);
+        assert!(!records[0].command.contains("todo"), "{:?}", records[0]);
     }
 
     #[test]
