@@ -1,7 +1,8 @@
 //! Optional authentication: HS256 bearer tokens whose `sub` is the user id, argon2id passwords.
 //!
 //! With `AUTH_SECRET` unset the API is open (a warning is logged at start). With it set, every
-//! `/api/{user_id}/…` request needs a token for that user and every `/mcp` request a valid token.
+//! `/api/{user_id}/…` request needs a token for that user and every `/mcp` request a valid token
+//! (the guards are in `routes::guard`).
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,16 +10,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
-use axum::response::Response;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 /// How long a token stays valid.
 const TOKEN_TTL_SECS: u64 = 7 * 24 * 3600;
@@ -78,56 +74,6 @@ impl AuthKeys {
             .map(|data| data.claims)
             .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired".into()))
     }
-}
-
-fn bearer(req: &Request) -> Result<&str, ApiError> {
-    req.headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token>".into()))
-}
-
-/// Guards `/api/{user_id}/…`: the token's `sub` must be the path's user id.
-pub async fn require_path_user(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let Some(keys) = &state.auth else {
-        return Ok(next.run(req).await);
-    };
-    let claims = keys.verify(bearer(&req)?)?;
-    let path_user = req
-        .uri()
-        .path()
-        .strip_prefix("/api/")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default();
-    if claims.sub != path_user {
-        return Err(ApiError::Forbidden(
-            "the token does not grant access to this user's data".into(),
-        ));
-    }
-    Ok(next.run(req).await)
-}
-
-/// Guards `/mcp`: a valid token is required; tools then check `user_id` against it.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if let Some(keys) = &state.auth {
-        let claims = keys.verify(bearer(&req)?)?;
-        req.extensions_mut().insert(AuthenticatedUser(claims.sub));
-    }
-    Ok(next.run(req).await)
 }
 
 /// An argon2id hash in PHC format (run off the async threads: it is slow on purpose).

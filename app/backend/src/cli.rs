@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use crate::config::{self, Config};
-use crate::startup::{Application, error_chain, shutdown_signal};
+use crate::error::error_chain;
+use crate::startup::{Application, shutdown_signal};
 use crate::{healthcheck, telemetry};
 
 const USAGE: &str = "usage: todo-backend              serve the API (configured by environment variables)\n       \

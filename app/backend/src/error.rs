@@ -192,3 +192,15 @@ impl<T: Serialize> IntoResponse for AppJson<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// `error: cause: cause…` on one line, for logs.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

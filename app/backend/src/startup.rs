@@ -2,30 +2,23 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent::{self, Agent};
+use crate::agent;
 use crate::auth::AuthKeys;
 use crate::config::{Config, DatabaseUrl};
+use crate::error::error_chain;
 use crate::routes;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
 /// How long start-up keeps retrying a database that does not answer yet.
 const CONNECT_ATTEMPTS: u32 = 30;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub agent: Arc<dyn Agent>,
-    pub auth: Option<Arc<AuthKeys>>,
-}
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -163,18 +156,6 @@ fn is_transient(config: &Config, e: &StoreError) -> bool {
                 sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Database(_)
             )
         )
-}
-
-/// `error: cause: cause…` on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -6,7 +6,7 @@ mod user_id;
 
 pub use chat::{Conversation, Message, Role};
 pub use task::{StatusFilter, Task, TaskDescription, TaskId, TaskTitle};
-pub use user_id::UserId;
+pub use user_id::{UserId, parse_user_id};
 
 /// Input that does not satisfy a domain rule; answered with 422.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

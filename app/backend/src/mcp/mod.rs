@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthenticatedUser;
-use crate::domain::UserId;
-use crate::startup::AppState;
+use crate::domain::{UserId, parse_user_id};
+use crate::state::AppState;
 use crate::tools::{
     self, AddTaskArgs, CompleteTaskArgs, DeleteTaskArgs, ListTasksArgs, ToolError, UpdateTaskArgs,
 };
@@ -68,7 +68,7 @@ fn to_result<T: Serialize>(result: Result<T, ToolError>) -> Result<CallToolResul
             Ok(CallToolResult::success(vec![ContentBlock::text(json)]))
         }
         Err(ToolError::Store(e)) => {
-            tracing::error!(error = %crate::startup::error_chain(&e), "MCP tool failed");
+            tracing::error!(error = %crate::error::error_chain(&e), "MCP tool failed");
             Err(ErrorData::internal_error("the database failed", None))
         }
         Err(e) => Ok(CallToolResult::error(vec![ContentBlock::text(
@@ -81,7 +81,7 @@ impl TodoMcp {
     /// The validated user, who must be the token's user when auth is on.
     fn user(&self, user_id: &str, ctx: &RequestContext<RoleServer>) -> Result<UserId, ErrorData> {
         let user =
-            UserId::parse(user_id).map_err(|e| ErrorData::invalid_params(e.message, None))?;
+            parse_user_id(user_id).map_err(|e| ErrorData::invalid_params(e.message, None))?;
         if self.state.auth.is_some() {
             let token_user = ctx
                 .extensions

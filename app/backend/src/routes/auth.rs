@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthKeys, hash_password, verify_password};
-use crate::domain::{UserId, ValidationError};
+use crate::domain::{UserId, ValidationError, parse_user_id};
 use crate::error::{ApiError, AppJson, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AuthConfig {
@@ -49,7 +49,7 @@ fn parse_email(email: &str) -> Result<UserId, ApiError> {
     let shaped = email
         .split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    match UserId::parse(&email) {
+    match parse_user_id(&email) {
         Ok(id) if shaped => Ok(id),
         _ => Err(ValidationError::new(
             "invalid_email",

@@ -9,11 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::UserPath;
+use super::extract::UserPath;
 use crate::agent::{ToolCallRecord, Turn};
 use crate::domain::{Role, ValidationError};
 use crate::error::{ApiError, AppJson, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A turn must finish within this, below the request timeout.
 const TURN_DEADLINE: Duration = Duration::from_secs(25);

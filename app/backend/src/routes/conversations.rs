@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::{ConversationPath, UserPath};
+use super::extract::{ConversationPath, UserPath};
 use crate::domain::{Conversation, Message};
 use crate::error::{ApiError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The user's conversations, most recently active first.
 #[utoipa::path(get, path = "/api/{user_id}/conversations", tag = "chat",

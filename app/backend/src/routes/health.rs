@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How long readiness waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
@@ -31,7 +31,7 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiErr
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Status { status: "ready" })),
         Ok(Err(e)) => {
-            tracing::warn!(error = %crate::startup::error_chain(&e), "readiness check failed");
+            tracing::warn!(error = %crate::error::error_chain(&e), "readiness check failed");
             Err(ApiError::NotReady)
         }
         Err(_) => {

@@ -11,14 +11,16 @@
 pub mod auth;
 pub mod chat;
 pub mod conversations;
+pub mod extract;
+pub mod guard;
 pub mod health;
+pub mod openapi;
 pub mod tasks;
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -26,10 +28,9 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::domain::{TaskId, UserId};
 use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::{mcp, openapi};
+use crate::mcp;
+use crate::state::AppState;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -53,13 +54,13 @@ pub fn router(state: AppState, cancel: CancellationToken) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_path_user,
+            guard::require_path_user,
         ));
     let mcp = Router::new()
         .nest_service("/mcp", mcp::service(state.clone(), cancel))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_token,
+            guard::require_token,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     Router::new()
@@ -91,71 +92,5 @@ async fn timeout(req: Request, next: Next) -> Response {
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
-    }
-}
-
-/// Path parameters by name, with rejections in the JSON error shape.
-async fn path_params<S: Send + Sync>(
-    parts: &mut Parts,
-    state: &S,
-) -> Result<Vec<(String, String)>, ApiError> {
-    Path::<Vec<(String, String)>>::from_request_parts(parts, state)
-        .await
-        .map(|Path(params)| params)
-        .map_err(|e| ApiError::BadRequest {
-            code: "invalid_path",
-            message: e.body_text(),
-        })
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default()
-}
-
-/// The `{user_id}` of the path, validated.
-pub struct UserPath(pub UserId);
-
-impl<S: Send + Sync> FromRequestParts<S> for UserPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = path_params(parts, state).await?;
-        Ok(Self(UserId::parse(param(&params, "user_id"))?))
-    }
-}
-
-/// The `{user_id}` and task `{id}` of the path, validated.
-pub struct TaskPath(pub UserId, pub TaskId);
-
-impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = path_params(parts, state).await?;
-        let user = UserId::parse(param(&params, "user_id"))?;
-        Ok(Self(user, TaskId::parse(param(&params, "id"))?))
-    }
-}
-
-/// The `{user_id}` and conversation `{id}` of the path, validated.
-pub struct ConversationPath(pub UserId, pub i64);
-
-impl<S: Send + Sync> FromRequestParts<S> for ConversationPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let params = path_params(parts, state).await?;
-        let user = UserId::parse(param(&params, "user_id"))?;
-        let id = TaskId::parse(param(&params, "id")).map_err(|_| {
-            crate::domain::ValidationError::new(
-                "invalid_conversation_id",
-                "conversation id must be a positive integer below 2^63",
-            )
-        })?;
-        Ok(Self(user, id.get()))
     }
 }

@@ -7,10 +7,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::{TaskPath, UserPath};
+use super::extract::{TaskPath, UserPath};
 use crate::domain::{StatusFilter, Task, TaskDescription, TaskTitle};
 use crate::error::{ApiError, AppJson, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::TaskChanges;
 use crate::tools;
 

@@ -9,5 +9,6 @@ mod chat;
 mod fake_model;
 mod health;
 mod mcp;
+mod modules;
 mod process;
 mod tasks;

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{auth, chat, conversations, health, tasks};
+use super::{auth, chat, conversations, health, tasks};
 
 #[derive(OpenApi)]
 #[openapi(
