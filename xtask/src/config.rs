@@ -65,8 +65,10 @@ pub struct Build {
     pub dockerfile: PathBuf,
     /// The build context, relative to the project root.
     pub context: PathBuf,
-    /// Files and folders whose content makes up the image tag (with the Dockerfile, the target
-    /// and the build args). `target*` folders and dot-folders inside them are skipped.
+    /// Files and folders every image is built from (manifests, lock file, shared crates); each
+    /// image adds its own (`images.<key>.inputs`). With the Dockerfile, the target and the build
+    /// args they make up the image tag. `target*` folders, dot-entries and editor backups inside
+    /// folders are skipped.
     pub inputs: Vec<PathBuf>,
     /// `--build-arg` values (e.g. RUST_IMAGE, RUNTIME_IMAGE); they are part of the tag.
     pub args: BTreeMap<String, String>,
@@ -84,7 +86,8 @@ impl Default for Build {
                 "Cargo.toml",
                 "Cargo.lock",
                 ".cargo",
-                "app",
+                "app/backend/Cargo.toml",
+                "app/frontend/Cargo.toml",
                 "crates",
                 "xtask/Cargo.toml",
                 "deploy/tests/Cargo.toml",
@@ -106,6 +109,10 @@ pub struct Image {
     pub target: String,
     /// Largest acceptable image size in MB (10^6 bytes).
     pub budget_mb: u64,
+    /// Files and folders only this image is built from (its app), on top of `build.inputs`: a
+    /// change here rebuilds and rolls this image alone.
+    #[serde(default)]
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Where and how the app is deployed (stages 3 and 4).
@@ -140,7 +147,25 @@ impl Default for Deploy {
     }
 }
 
+/// The build argument that picks the Cargo profile the images are compiled with.
+pub const PROFILE_ARG: &str = "PROFILE";
+/// Its value for iteration images (`build --fast`, `dev`); the Dockerfile's default is `release`.
+pub const ITERATION_PROFILE: &str = "iter";
+
 impl Config {
+    /// Builds (and deploys) iteration images: the build arg is part of every tag, so release and
+    /// iteration images of the same tree never share a tag.
+    pub fn use_iteration_profile(&mut self) {
+        self.build
+            .args
+            .insert(PROFILE_ARG.into(), ITERATION_PROFILE.into());
+    }
+
+    /// True when the images are built with the iteration profile.
+    pub fn iteration(&self) -> bool {
+        self.build.args.get(PROFILE_ARG).map(String::as_str) == Some(ITERATION_PROFILE)
+    }
+
     /// The built-in images when the file names none.
     fn default_images() -> BTreeMap<String, Image> {
         [
@@ -155,6 +180,7 @@ impl Config {
                     name: name.into(),
                     target: key.into(),
                     budget_mb: budget,
+                    inputs: vec![PathBuf::from(format!("app/{key}"))],
                 },
             )
         })

@@ -155,6 +155,19 @@ pub enum Cmd {
     Local(Local),
 }
 
+/// Chart overrides for one deploy (Helm mode only). They count in the release's inputs hash:
+/// the same overrides again change nothing, different ones upgrade.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// Set one chart value, as with `helm --set` (repeatable). Secrets belong in .env, not here.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Add a values file for the chart after `deploy.values` (repeatable; later files win).
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct Doctor {}
 
@@ -190,6 +203,11 @@ pub struct Build {
     /// Ask Docker's AI assistant (`docker ai`) to review the Dockerfile and store its answer.
     #[arg(long)]
     pub review: bool,
+
+    /// Build with the iteration profile (build arg PROFILE=iter): much quicker to compile,
+    /// larger and somewhat slower images. Deploy them with `deploy --fast`.
+    #[arg(long)]
+    pub fast: bool,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +223,13 @@ pub struct Deploy {
     /// Image registry prefix for a real cluster (images are then pushed, not loaded).
     #[arg(long, value_name = "HOST/PATH")]
     pub registry: Option<String>,
+
+    /// Deploy the images of `build --fast` (the iteration profile).
+    #[arg(long)]
+    pub fast: bool,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +266,9 @@ pub struct Up {
     /// Deploy with the raw manifests instead of the Helm chart.
     #[arg(long)]
     pub raw: bool,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
 }
 
 #[derive(Debug, Args)]

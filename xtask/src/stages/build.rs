@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::{GateResult, Report, Stage, execute};
-use crate::config::{Config, Image};
+use crate::config::{Config, ITERATION_PROFILE, Image, PROFILE_ARG};
 use crate::ctx::Ctx;
 use crate::digest;
 use crate::error::{failure, usage};
@@ -63,6 +63,8 @@ pub struct BuildStage {
     strategy: Strategy,
     /// The daemon images are built with.
     docker: Docker,
+    /// Each image's inputs as observed, by key (kept after a build).
+    inputs: std::collections::BTreeMap<String, DesiredImage>,
 }
 
 /// Where the images must end up.
@@ -85,6 +87,9 @@ pub struct ImageState {
     pub digest: String,
     /// The daemon that builds has it.
     pub built: bool,
+    /// When not built: what changed since the last build of this image.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
     /// The cluster's runtime has it (image-load only).
     pub in_cluster: Option<bool>,
 }
@@ -105,6 +110,7 @@ pub enum Step {
         key: String,
         image: String,
         digest: String,
+        why: String,
     },
     Load {
         image: String,
@@ -117,7 +123,15 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Build { key, image, .. } => write!(f, "build {image} (target {key})"),
+            Step::Build {
+                key, image, why, ..
+            } => {
+                write!(f, "build {image} (target {key})")?;
+                if !why.is_empty() {
+                    write!(f, ": {why}")?;
+                }
+                Ok(())
+            }
             Step::Load { image } => write!(f, "load {image} into minikube"),
             Step::Review { .. } => write!(f, "ask docker ai to review the Dockerfile"),
         }
@@ -133,6 +147,7 @@ pub fn plan(observed: &Observed) -> Vec<Step> {
                 key: i.key.clone(),
                 image: i.image.clone(),
                 digest: i.digest.clone(),
+                why: i.why.clone(),
             });
         }
         if observed.target == Target::ImageLoad && i.in_cluster != Some(true) {
@@ -149,7 +164,10 @@ pub fn plan(observed: &Observed) -> Vec<Step> {
 
 impl BuildStage {
     /// The stage for `config` and the command-line flags (also what `up` runs).
-    pub fn new(config: Config, f: &flags::Build) -> Result<BuildStage> {
+    pub fn new(mut config: Config, f: &flags::Build) -> Result<BuildStage> {
+        if f.fast {
+            config.use_iteration_profile();
+        }
         let strategy = f.strategy.unwrap_or(config.build.strategy);
         let images = select(&config, &f.images)?;
         Ok(BuildStage {
@@ -159,6 +177,7 @@ impl BuildStage {
             review: f.review,
             strategy,
             docker: Docker::local(),
+            inputs: std::collections::BTreeMap::new(),
         })
     }
 
@@ -237,6 +256,24 @@ impl Stage for BuildStage {
                 "set `build.dockerfile` in deploy/pipeline.toml",
             ));
         }
+        if self.config.iteration() {
+            let text = std::fs::read_to_string(&dockerfile)?;
+            if !declares_arg(&text, PROFILE_ARG) {
+                return Err(usage(
+                    format!(
+                        "the iteration profile needs `ARG {PROFILE_ARG}` in {}, which has none",
+                        self.config.build.dockerfile.display()
+                    ),
+                    format!(
+                        "declare `ARG {PROFILE_ARG}=release` in the build stage and pass it to `cargo build --profile`, or build without --fast"
+                    ),
+                ));
+            }
+            report.note(
+                cx,
+                format!("iteration profile: --build-arg {PROFILE_ARG}={ITERATION_PROFILE}"),
+            );
+        }
         if !self.no_cluster {
             if tools::find("minikube").is_none() {
                 return Err(failure(
@@ -308,7 +345,7 @@ impl Stage for BuildStage {
         Ok(())
     }
 
-    fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
+    fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Observed> {
         let r = &cx.runner;
         let desired = desired_images(cx, &self.config, &self.images)?;
         let cluster_images = match self.target() {
@@ -316,20 +353,46 @@ impl Stage for BuildStage {
             _ => None,
         };
         let mut images = Vec::new();
-        for (key, image, digest) in desired.images {
-            let built = self.docker.inspect_image(r, &image)?.is_some();
+        for want in desired.images {
+            let built = self.docker.inspect_image(r, &want.image)?.is_some();
             let in_cluster = cluster_images
                 .as_ref()
-                .map(|list| list.iter().any(|i| i.has_tag(&image)));
-            cx.ui
-                .detail(&format!("{image}: built={built} in_cluster={in_cluster:?}"));
+                .map(|list| list.iter().any(|i| i.has_tag(&want.image)));
+            cx.ui.detail(&format!(
+                "{}: built={built} in_cluster={in_cluster:?}",
+                want.image
+            ));
+            let why = if built {
+                report.note(
+                    cx,
+                    format!("{}: unchanged ({} is built)", want.key, want.image),
+                );
+                // What an image found built was made from, so the next change can be named.
+                let known = digest::last_built(&cx.root, &want.key)
+                    .is_some_and(|rec| rec.image == want.image);
+                if !known && !cx.runner.dry_run() {
+                    digest::remember_built(
+                        &cx.root,
+                        &want.key,
+                        &digest::BuiltRecord {
+                            image: want.image.clone(),
+                            inputs: want.inputs.clone(),
+                        },
+                    )?;
+                }
+                String::new()
+            } else {
+                why_build(cx, &want)
+            };
             images.push(ImageState {
-                key,
-                image,
-                digest,
+                key: want.key.clone(),
+                image: want.image.clone(),
+                digest: want.digest.clone(),
                 built,
+                why,
                 in_cluster,
             });
+            self.inputs.insert(want.key.clone(), want);
         }
         let gordon = if self.review { ai::gordon(r)? } else { None };
         if self.review && gordon.is_none() {
@@ -354,9 +417,21 @@ impl Stage for BuildStage {
     fn act(&mut self, cx: &Ctx, step: &Step) -> Result<()> {
         let r = &cx.runner;
         match step {
-            Step::Build { key, image, digest } => {
+            Step::Build {
+                key, image, digest, ..
+            } => {
                 let spec = self.spec(cx, key, image, digest)?;
                 self.docker.build(r, &spec)?;
+                if let Some(want) = self.inputs.get(key) {
+                    digest::remember_built(
+                        &cx.root,
+                        key,
+                        &digest::BuiltRecord {
+                            image: image.clone(),
+                            inputs: want.inputs.clone(),
+                        },
+                    )?;
+                }
                 Ok(())
             }
             Step::Load { image } => minikube::image_load(r, self.profile(), image),
@@ -443,24 +518,27 @@ impl Stage for BuildStage {
     }
 }
 
-/// The images' `name:tag` from the digest of their inputs.
+/// One image as the tree wants it.
+#[derive(Debug, Clone)]
+pub struct DesiredImage {
+    pub key: String,
+    /// `name:tag`.
+    pub image: String,
+    /// The full digest the tag is cut from.
+    pub digest: String,
+    pub inputs: digest::Inputs,
+}
+
+/// The images' `name:tag` from the digest of each image's own inputs.
 pub struct Desired {
-    /// (key, `name:tag`, full digest).
-    pub images: Vec<(String, String, String)>,
-    /// How many files went into the digest.
+    pub images: Vec<DesiredImage>,
+    /// How many distinct files went into the digests.
     pub inputs: usize,
 }
 
+/// Each image's tag: the shared `build.inputs`, the image's own `inputs`, the Dockerfile, its
+/// target and the build args.
 pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> Result<Desired> {
-    let (files, missing) = digest::input_files(&cx.root, &config.build.inputs)?;
-    for m in &missing {
-        cx.ui.detail(&format!(
-            "build input {} does not exist (skipped)",
-            m.display()
-        ));
-    }
-    let mut common = files;
-    common.push(config.build.dockerfile.clone());
     let args: Vec<String> = config
         .build
         .args
@@ -468,16 +546,61 @@ pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> 
         .map(|(k, v)| format!("--build-arg {k}={v}"))
         .collect();
     let mut out = Vec::new();
+    let mut all = std::collections::BTreeSet::new();
     for (key, img) in images {
+        let mut wanted = config.build.inputs.clone();
+        wanted.extend(img.inputs.iter().cloned());
+        let (mut files, missing) = digest::input_files(&cx.root, &wanted)?;
+        for m in &missing {
+            cx.ui.detail(&format!(
+                "{key}: build input {} does not exist (skipped)",
+                m.display()
+            ));
+        }
+        files.push(config.build.dockerfile.clone());
+        files.sort();
+        files.dedup();
         let mut parts = vec![format!("--target {}", img.target)];
         parts.extend(args.iter().cloned());
-        let digest = digest::digest(&cx.root, &common, &parts)?;
-        let image = format!("{}:{}", img.name, &digest[..TAG_LEN]);
-        out.push((key.clone(), image, digest));
+        let inputs = digest::Inputs::read(&cx.root, &files, &parts)?;
+        let digest = inputs.digest();
+        all.extend(files);
+        out.push(DesiredImage {
+            key: key.clone(),
+            image: format!("{}:{}", img.name, &digest[..TAG_LEN]),
+            digest,
+            inputs,
+        });
     }
     Ok(Desired {
         images: out,
-        inputs: common.len(),
+        inputs: all.len(),
+    })
+}
+
+/// Why `want` must be built: what changed since the last build of the same image key.
+pub fn why_build(cx: &Ctx, want: &DesiredImage) -> String {
+    match digest::last_built(&cx.root, &want.key) {
+        Some(rec) if rec.image == want.image => {
+            "built here before, but no longer where the build looks".to_string()
+        }
+        Some(rec) => format!(
+            "{} since {}",
+            digest::why(&want.inputs.changes_since(&rec.inputs), 3),
+            rec.image
+        ),
+        None => "no earlier build recorded".to_string(),
+    }
+}
+
+/// True when the Dockerfile has an `ARG NAME` (with or without a default) line.
+fn declares_arg(dockerfile: &str, name: &str) -> bool {
+    dockerfile.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        words.next().is_some_and(|w| w.eq_ignore_ascii_case("ARG"))
+            && words
+                .next()
+                .is_some_and(|w| w.split('=').next() == Some(name))
     })
 }
 
@@ -516,6 +639,7 @@ mod tests {
             image: "todo-backend:0123456789ab".into(),
             digest: "0123456789ab".into(),
             built,
+            why: String::new(),
             in_cluster,
         }
     }
@@ -565,6 +689,13 @@ mod tests {
             }
             GateResult::Pass(p) => panic!("passed: {p}"),
         }
+    }
+
+    #[test]
+    fn profile_arg_is_found_with_or_without_default() {
+        assert!(declares_arg("FROM x\nARG PROFILE=release\n", "PROFILE"));
+        assert!(declares_arg("arg PROFILE\n", "PROFILE"));
+        assert!(!declares_arg("ARG PROFILES=x\n# ARG PROFILE\n", "PROFILE"));
     }
 
     #[test]

@@ -97,12 +97,12 @@ impl Stage for Status {
         let images = desired
             .images
             .into_iter()
-            .map(|(key, image, _)| ImageStatus {
+            .map(|want| ImageStatus {
                 in_cluster: in_cluster
                     .as_ref()
-                    .map(|l| l.iter().any(|i| i.has_tag(&image))),
-                key,
-                image,
+                    .map(|l| l.iter().any(|i| i.has_tag(&want.image))),
+                key: want.key,
+                image: want.image,
             })
             .collect::<Vec<_>>();
         let (mut release, mut pods, mut url) = (None, Vec::new(), None);

@@ -104,6 +104,7 @@ fn step<S: Stage>(cx: &Ctx, stage: &mut S, reports: &mut Vec<Report>) -> Result<
 }
 
 pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
+    super::deploy::overrides::check(&f.overrides, !f.raw, "up")?;
     let started = Instant::now();
     let config = cx.config()?;
     let dry = cx.runner.dry_run();
@@ -132,6 +133,7 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
             strategy: None,
             images: Vec::new(),
             review: false,
+            fast: false,
         };
         if !step(
             cx,
@@ -142,6 +144,7 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
         }
         let opts = Options {
             helm: !f.raw,
+            overrides: f.overrides.clone(),
             ..Options::default()
         };
         if !step(

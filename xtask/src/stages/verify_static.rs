@@ -148,7 +148,8 @@ impl Stage for StaticVerify {
                 .unwrap_or(false);
         let cfg_images: Vec<_> = self.config.images.clone().into_iter().collect();
         let desired = desired_images(cx, &self.config, &cfg_images)?;
-        for ((key, image, _), (_, cfg)) in desired.images.into_iter().zip(&cfg_images) {
+        for (want, (_, cfg)) in desired.images.into_iter().zip(&cfg_images) {
+            let (key, image) = (want.key, want.image);
             let size = if docker_up {
                 Docker::local().inspect_image(r, &image)?.map(|i| i.size)
             } else {

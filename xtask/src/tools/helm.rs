@@ -219,11 +219,19 @@ pub fn status(
 
 /// `helm lint --strict CHART -f VALUES...`: `Ok(None)` when clean, else the lines that explain
 /// why not.
-pub fn lint(r: &Runner, chart: &Path, values: &[std::path::PathBuf]) -> Result<Option<String>> {
+pub fn lint(
+    r: &Runner,
+    chart: &Path,
+    values: &[std::path::PathBuf],
+    set: &[String],
+) -> Result<Option<String>> {
     let mut call = Call::new("helm").args(["lint", "--strict"]);
     call = call.arg(chart.display().to_string());
     for v in values {
         call = call.args(["--values".to_string(), v.display().to_string()]);
+    }
+    for kv in set {
+        call = call.args(["--set".to_string(), kv.clone()]);
     }
     let out = r.run(&call.ok_codes(&[0, 1]).timeout(Duration::from_secs(60)))?;
     if out.code == 0 {
@@ -247,6 +255,8 @@ pub struct UpgradeSpec {
     pub context: Option<String>,
     /// In order; later files win.
     pub values: Vec<std::path::PathBuf>,
+    /// `--set KEY=VALUE` overrides, after the files (never a secret: the runner refuses one).
+    pub set: Vec<String>,
     pub timeout: Duration,
     /// Stored as the release's description (`helm history` shows it).
     pub description: String,
@@ -262,6 +272,9 @@ pub fn upgrade_install(r: &Runner, major: Major, spec: &UpgradeSpec) -> Result<S
         .args(kube_context(spec.context.as_deref()));
     for v in &spec.values {
         call = call.args(["--values".to_string(), v.display().to_string()]);
+    }
+    for kv in &spec.set {
+        call = call.args(["--set".to_string(), kv.clone()]);
     }
     call = call
         .args(major.wait_and_rollback(spec.timeout))

@@ -11,6 +11,7 @@
 //! is `deployed` and `helm test` passes.
 
 pub mod diagnose;
+pub mod overrides;
 pub mod raw;
 pub mod registry;
 
@@ -44,7 +45,9 @@ const WORKLOAD_KINDS: &[&str] = &["ConfigMap", "Service", "Deployment", "Statefu
 const DOTENV: &str = ".env";
 
 pub fn run(cx: &Ctx, f: &flags::Deploy) -> Result<i32> {
-    let mut stage = DeployStage::new(cx.config()?, Options::from(f));
+    let opts = Options::from(f);
+    overrides::check(&opts.overrides, opts.helm, "deploy --helm")?;
+    let mut stage = DeployStage::new(cx.config()?, opts);
     execute(cx, &mut stage)
 }
 
@@ -57,6 +60,10 @@ pub struct Options {
     pub context: Option<String>,
     /// Registry prefix for the images (a real cluster).
     pub registry: Option<String>,
+    /// The images of the iteration profile (`build --fast`).
+    pub fast: bool,
+    /// `--set` and `--values` for the chart.
+    pub overrides: flags::Overrides,
 }
 
 impl From<&flags::Deploy> for Options {
@@ -65,6 +72,8 @@ impl From<&flags::Deploy> for Options {
             helm: f.helm,
             context: f.context.clone(),
             registry: f.registry.clone(),
+            fast: f.fast,
+            overrides: f.overrides.clone(),
         }
     }
 }
@@ -190,7 +199,10 @@ impl fmt::Display for Step {
 }
 
 impl DeployStage {
-    pub fn new(config: Config, opts: Options) -> DeployStage {
+    pub fn new(mut config: Config, opts: Options) -> DeployStage {
+        if opts.fast {
+            config.use_iteration_profile();
+        }
         DeployStage {
             config,
             opts,
@@ -713,7 +725,8 @@ impl Stage for DeployStage {
         let desired = desired_images(cx, &self.config, &keys)?;
         let mut images = BTreeMap::new();
         let mut to_push = Vec::new();
-        for (key, image, _) in desired.images {
+        for want in desired.images {
+            let (key, image) = (want.key, want.image);
             let remote = self.image_ref(&image);
             if self.opts.registry.is_some() {
                 let present = registry::has(r, &remote)?;
@@ -785,15 +798,21 @@ impl Stage for DeployStage {
             self.values_file = Some(TempFile(path.clone()));
             let mut files = self.config_values(cx)?;
             files.push(path);
+            let user_values = overrides::values_files(&self.opts.overrides)?;
+            files.extend(user_values.iter().cloned());
+            let set = &self.opts.overrides.set;
+            if !set.is_empty() || !user_values.is_empty() {
+                report.note(cx, overrides::describe(&self.opts.overrides));
+            }
             let chart = cx.root.join(&self.config.deploy.chart);
             // The lint gate: a chart or values problem stops here, before the cluster is touched.
-            if let Some(problems) = helm::lint(r, &chart, &files)? {
+            if let Some(problems) = helm::lint(r, &chart, &files, set)? {
                 return Err(failure(
                     format!(
                         "`helm lint --strict {}` found problems:\n{problems}",
                         self.config.deploy.chart.display()
                     ),
-                    "fix the chart or the values files named above (`deploy.values` in deploy/pipeline.toml)",
+                    "fix the chart, the values files named above (`deploy.values` in deploy/pipeline.toml, --values) or the --set values",
                 ));
             }
             report.note(cx, "helm lint --strict: clean");
@@ -801,10 +820,19 @@ impl Stage for DeployStage {
                 &cx.root,
                 std::slice::from_ref(&self.config.deploy.chart),
             )?;
+            // Everything the release is made from: the generated values, every values file (in
+            // order) and the --set overrides; the same inputs again make no upgrade.
             let mut parts = vec![text];
-            for f in &files[..files.len() - 1] {
-                parts.push(std::fs::read_to_string(f)?);
+            for f in &files {
+                if self.values_file.as_ref().is_some_and(|t| &t.0 == f) {
+                    continue;
+                }
+                parts.push(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?,
+                );
             }
+            parts.extend(set.iter().map(|kv| format!("--set {kv}")));
             self.helm_hash =
                 crate::digest::digest(&cx.root, &chart_files, &parts)?[..16].to_string();
         }
@@ -895,12 +923,14 @@ impl Stage for DeployStage {
                 if let Some(f) = &self.values_file {
                     values.push(f.0.clone());
                 }
+                values.extend(overrides::values_files(&self.opts.overrides)?);
                 let spec = helm::UpgradeSpec {
                     release: release.clone(),
                     chart: cx.root.join(&self.config.deploy.chart),
                     namespace: ns.clone(),
                     context: Some(context.clone()),
                     values,
+                    set: self.opts.overrides.set.clone(),
                     timeout: Duration::from_secs(self.config.deploy.timeout_secs),
                     description: format!("cargo xtask deploy --helm, inputs {}", self.helm_hash),
                 };
