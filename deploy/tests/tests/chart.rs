@@ -1,8 +1,8 @@
 //! Tests of the Helm chart `deploy/helm/todo-chatbot` and the raw manifests `deploy/k8s/` with
 //! real helm (v4 and v3, gated by `testkit::helm`) and kubernetes-validate: lint, render with
 //! every values file, strict validation against the Kubernetes 1.28 and 1.33 schemas, the values
-//! schema, the render-time checks, the restricted security settings, and that the raw manifests
-//! and the chart deploy the same app.
+//! schema, the render-time checks, the restricted security settings, persistence and graceful
+//! rollouts, and that the raw manifests and the chart deploy the same app.
 
 #[path = "chart/support.rs"]
 mod support;
@@ -333,6 +333,9 @@ mod consistency;
 
 #[path = "chart/features.rs"]
 mod features;
+
+#[path = "chart/rollout.rs"]
+mod rollout;
 
 /// Every value in values.yaml is explained: a leaf key has a comment right above it, or sits under
 /// a commented group (`resources`, `liveness`).

@@ -68,6 +68,14 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+The SQLite claim: "<fullname>-sqlite", the name the raw manifests use too, so a switch between
+them keeps the data.
+*/}}
+{{- define "todo-chatbot.sqliteClaimName" -}}
+{{- include "todo-chatbot.componentName" (dict "root" . "component" "sqlite") }}
+{{- end }}
+
 {{/* A full image reference; call with (dict "root" $ "image" .Values.backend.image). */}}
 {{- define "todo-chatbot.image" -}}
 {{- $tag := default .root.Chart.AppVersion .image.tag }}
@@ -146,6 +154,24 @@ the reason and the fix.
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail (printf "%s.autoscaling.minReplicas (%d) is above maxReplicas (%d)." $component (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- end }}
+{{- end }}
+{{- range $component := list "backend" "frontend" }}
+{{- $v := index $.Values $component }}
+{{- $least := add (int $v.shutdownDelaySeconds) 25 }}
+{{- if lt (int $v.terminationGracePeriodSeconds) $least }}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%d) must cover %s.shutdownDelaySeconds (%d) plus the 25 s drain: set it to %d or more, or lower the delay." $component (int $v.terminationGracePeriodSeconds) $component (int $v.shutdownDelaySeconds) $least) }}
+{{- end }}
+{{- if $v.pdb.enabled }}
+{{- $pods := ternary (int $v.autoscaling.minReplicas) (int $v.replicaCount) (and $v.autoscaling.enabled true) }}
+{{- if and (eq $component "backend") (eq $db "sqlite") }}
+{{- fail "backend.pdb.enabled with database.mode=sqlite: the one backend pod could never be evicted, so node drains would hang. Leave backend.pdb off with SQLite, or use database.mode=internal or external with two or more replicas." }}
+{{- else if le $pods (int $v.pdb.minAvailable) }}
+{{- fail (printf "%s.pdb.minAvailable (%d) needs more pods than that, else no node drain can evict one: %s has %d. Raise %s.replicaCount (or autoscaling.minReplicas), or lower minAvailable." $component (int $v.pdb.minAvailable) $component $pods $component) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (eq $db "external") (not .Values.networkPolicy.egressCidrs) }}
+{{- fail "networkPolicy.egressCidrs is empty, so with database.mode=external the backend could not reach its database: list the database's range in networkPolicy.egressCidrs, or set networkPolicy.enabled=false." }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled needs ingress.host." }}

@@ -60,7 +60,12 @@ fn essentials(obj: &Value) -> Value {
     // Immutable fields: a switch between raw manifests and Helm can patch the object only when
     // they are equal.
     if kind(obj) == "StatefulSet" {
-        for key in ["serviceName", "volumeClaimTemplates", "podManagementPolicy"] {
+        for key in [
+            "serviceName",
+            "volumeClaimTemplates",
+            "podManagementPolicy",
+            "persistentVolumeClaimRetentionPolicy",
+        ] {
             m.insert(key.into(), at(obj, &format!("spec/{key}")).clone());
         }
     }

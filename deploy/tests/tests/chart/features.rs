@@ -134,6 +134,142 @@ fn selector_of(objects: &[Value], kind_: &str, name_: &str) -> Value {
     at(find(objects, kind_, name_), "spec/selector/matchLabels").clone()
 }
 
+/// The TCP and UDP ports of a rule.
+fn ports(rule: &Value) -> Vec<u64> {
+    at(rule, "ports")
+        .as_sequence()
+        .map(|s| s.iter().filter_map(|p| at(p, "port").as_u64()).collect())
+        .unwrap_or_default()
+}
+
+/// The egress rule to addresses outside the cluster (ipBlock peers), if any.
+fn public_rule(egress: &[Value]) -> Option<&Value> {
+    egress.iter().find(|r| !at(r, "to/0/ipBlock").is_null())
+}
+
+/// Every rule on port 53 goes to the kube-dns pods of kube-system and nowhere else, and there is
+/// one.
+fn assert_dns_only_to_the_cluster_dns(egress: &[Value], what: &str) {
+    let dns: Vec<&Value> = egress.iter().filter(|r| ports(r).contains(&53)).collect();
+    assert_eq!(dns.len(), 1, "{what}: one DNS rule");
+    let rule = dns[0];
+    assert_eq!(ports(rule), [53, 53], "{what}: DNS on UDP and TCP only");
+    let to = at(rule, "to")
+        .as_sequence()
+        .expect("a DNS rule names its peers");
+    assert_eq!(to.len(), 1, "{what}: {to:?}");
+    assert_eq!(
+        key(
+            at(&to[0], "namespaceSelector/matchLabels"),
+            "kubernetes.io/metadata.name"
+        )
+        .as_str(),
+        Some("kube-system"),
+        "{what}: DNS in kube-system"
+    );
+    assert_eq!(
+        key(at(&to[0], "podSelector/matchLabels"), "k8s-app").as_str(),
+        Some("kube-dns"),
+        "{what}: the DNS pods"
+    );
+}
+
+/// The rule's only peer is 0.0.0.0/0 with the private, shared, loopback and link-local ranges
+/// (where pods, Services and nodes live) cut out.
+fn assert_public_internet_only(rule: &Value) {
+    let to = at(rule, "to").as_sequence().expect("peers");
+    assert_eq!(to.len(), 1, "{to:?}");
+    assert_eq!(str_at(&to[0], "ipBlock/cidr"), "0.0.0.0/0");
+    let except: Vec<&str> = at(&to[0], "ipBlock/except")
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for range in [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+    ] {
+        assert!(except.contains(&range), "{range} not cut out: {except:?}");
+    }
+    assert!(
+        except.iter().all(|e| !e.contains(':')),
+        "IPv6 ranges only go with ::/0: {except:?}"
+    );
+}
+
+#[test]
+fn network_policy_egress_is_configurable_and_extra_peers_reach_the_backend() {
+    let Some(helm) = helm4() else { return };
+    let backend_policy = |extra: &[&str]| {
+        let objects = objects(&helm, None, extra);
+        find(&objects, "NetworkPolicy", "todo-chatbot-backend").clone()
+    };
+    // Off: no rule to outside the cluster, DNS stays.
+    let off = backend_policy(&["--set-json", "networkPolicy.egressCidrs=[]"]);
+    let egress = at(&off, "spec/egress").as_sequence().expect("egress");
+    assert!(public_rule(egress).is_none(), "{egress:?}");
+    assert_dns_only_to_the_cluster_dns(egress, "egress off");
+
+    // Listed ranges: 0.0.0.0/0 and ::/0 get their family's exceptions, a narrow range none.
+    let listed = backend_policy(&[
+        "--set-json",
+        r#"networkPolicy.egressCidrs=["203.0.113.0/24","::/0"]"#,
+    ]);
+    let to = at(
+        public_rule(at(&listed, "spec/egress").as_sequence().expect("egress")).expect("rule"),
+        "to",
+    )
+    .clone();
+    assert_eq!(str_at(&to, "0/ipBlock/cidr"), "203.0.113.0/24");
+    assert!(at(&to, "0/ipBlock/except").is_null(), "{to:?}");
+    assert_eq!(str_at(&to, "1/ipBlock/cidr"), "::/0");
+    let v6: Vec<&str> = at(&to, "1/ipBlock/except")
+        .as_sequence()
+        .expect("IPv6 exceptions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        v6.contains(&"fc00::/7") && v6.iter().all(|e| e.contains(':')),
+        "{v6:?}"
+    );
+
+    // Mode external adds the database port; without any range the render refuses.
+    let external = objects(&helm, Some("external-db.yaml"), &[]);
+    let policy = find(&external, "NetworkPolicy", "todo-chatbot-backend");
+    let rule = public_rule(at(policy, "spec/egress").as_sequence().expect("egress")).expect("rule");
+    assert_eq!(ports(rule), [443, 5432]);
+    let stderr = render(
+        &helm,
+        Some(&deploy_dir().join("helm/values/external-db.yaml")),
+        &["--set-json", "networkPolicy.egressCidrs=[]"],
+    )
+    .expect_err("external with no egress must fail");
+    assert!(stderr.contains("networkPolicy.egressCidrs"), "{stderr}");
+
+    // Another namespace (kagent) let in to the backend, on the backend's port only.
+    let kagent = backend_policy(&[
+        "--set-json",
+        r#"networkPolicy.backendExtraFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"kagent"}}}]"#,
+    ]);
+    let from = at(&kagent, "spec/ingress/0/from")
+        .as_sequence()
+        .expect("from");
+    assert_eq!(from.len(), 3, "{from:?}");
+    assert_eq!(
+        key(
+            at(&from[2], "namespaceSelector/matchLabels"),
+            "kubernetes.io/metadata.name"
+        )
+        .as_str(),
+        Some("kagent")
+    );
+    assert_eq!(str_at(&kagent, "spec/ingress/0/ports/0/port"), "http");
+}
+
 #[test]
 fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
     let Some(helm) = helm4() else { return };
@@ -163,20 +299,14 @@ fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
     let egress = at(policy, "spec/egress")
         .as_sequence()
         .expect("egress rules");
-    let dns = egress
-        .iter()
-        .any(|r| at(r, "to").is_null() && at(r, "ports/0/port").as_u64() == Some(53));
-    assert!(dns, "the backend may resolve names");
+    assert_dns_only_to_the_cluster_dns(egress, "backend");
     assert!(
         egress.iter().any(|r| peers(r, "to").contains(&database)),
         "the backend may reach PostgreSQL"
     );
-    assert!(
-        egress.iter().any(
-            |r| !at(r, "to/0/ipBlock").is_null() && at(r, "ports/0/port").as_u64() == Some(443)
-        ),
-        "the backend may reach the model API"
-    );
+    let public = public_rule(egress).expect("the backend may reach the model API");
+    assert_eq!(ports(public), [443]);
+    assert_public_internet_only(public);
 
     let policy = find(&objects, "NetworkPolicy", "todo-chatbot-postgres");
     let ingress = at(policy, "spec/ingress")
@@ -196,6 +326,11 @@ fn network_policy_lets_only_the_frontend_and_tests_reach_the_backend() {
     let egress = at(policy, "spec/egress")
         .as_sequence()
         .expect("egress rules");
+    assert_dns_only_to_the_cluster_dns(egress, "frontend");
+    assert!(
+        public_rule(egress).is_none(),
+        "the frontend connects out nowhere"
+    );
     assert!(
         egress
             .iter()
@@ -250,7 +385,8 @@ fn database_modes_set_database_url_as_documented() {
     let backend = container(&external, "todo-chatbot-backend");
     assert_eq!(
         at(env(backend, "DATABASE_URL"), "valueFrom/secretKeyRef/name").as_str(),
-        Some("todo-chatbot-env")
+        Some("todo-chatbot-secrets"),
+        "the Secret `cargo xtask deploy` makes"
     );
 }
 
@@ -387,17 +523,37 @@ fn notes_say_how_to_open_the_app() {
     };
     let lb = notes(&[]);
     assert!(
-        lb.contains("minikube service todo-chatbot-frontend -n todo-chatbot --url"),
+        lb.contains("minikube service todo-chatbot-frontend -n todo -p todo-chatbot --url"),
+        "{lb}"
+    );
+    assert!(lb.contains("helm test todo-chatbot -n todo"), "{lb}");
+    // SQLite on its claim: kept data, and the outage of a redeploy with the way around it.
+    assert!(lb.contains("claim todo-chatbot-sqlite"), "{lb}");
+    assert!(
+        lb.contains("kubectl delete pvc todo-chatbot-sqlite -n todo"),
         "{lb}"
     );
     assert!(
-        lb.contains("helm test todo-chatbot -n todo-chatbot"),
+        lb.contains("short outage") && lb.contains("database.mode=internal or external"),
         "{lb}"
+    );
+    let ephemeral = notes(&["--set", "database.sqlite.persistence.enabled=false"]);
+    assert!(
+        ephemeral.contains("redeploy starts with an empty database"),
+        "{ephemeral}"
+    );
+    let internal = notes(&["--set", "database.mode=internal"]);
+    assert!(
+        internal.contains("claim data-todo-chatbot-postgres-0") && !internal.contains("outage"),
+        "{internal}"
+    );
+    let node_port = notes(&["--set", "frontend.service.type=NodePort"]);
+    assert!(
+        node_port.contains("minikube service todo-chatbot-frontend -n todo -p todo-chatbot --url"),
+        "{node_port}"
     );
     let cluster_ip = notes(&["--set", "frontend.service.type=ClusterIP"]);
-    assert!(
-        cluster_ip.contains("kubectl port-forward -n todo-chatbot service/todo-chatbot-frontend")
-    );
+    assert!(cluster_ip.contains("kubectl port-forward -n todo service/todo-chatbot-frontend"));
     let ingress = notes(&[
         "--set",
         "ingress.enabled=true",

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 /// The release and namespace the xtask deploys under; with these the chart's object names equal
 /// the raw manifests' names.
 pub const RELEASE: &str = "todo-chatbot";
-pub const NAMESPACE: &str = "todo-chatbot";
+pub const NAMESPACE: &str = "todo";
 
 /// The Kubernetes versions every object is validated against.
 pub const KUBE_VERSIONS: [&str; 2] = ["1.28.0", "1.33.0"];
