@@ -6,11 +6,14 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::net::{Cidr, DEFAULT_TRUSTED_PROXIES, HostAllowList};
 
 /// Where the data lives.
 #[derive(Clone)]
@@ -112,6 +115,43 @@ pub struct OpenAiConfig {
     pub model: String,
 }
 
+/// How much password hashing and how many failed logins the backend accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Password hashes computed at once (each holds about 19 MiB while it runs).
+    pub hash_concurrency: usize,
+    /// How long a login or sign-up waits for a free hashing slot before 503 `busy`.
+    pub hash_wait: Duration,
+    /// Failed logins per account within `failure_window`; 0 turns the limit off.
+    pub failures_per_account: u32,
+    /// Failed logins per client address within `failure_window`; 0 turns the limit off.
+    pub failures_per_address: u32,
+    pub failure_window: Duration,
+}
+
+impl LoginLimits {
+    /// The default number of hashes at once: the cores this process may use, at most 2, so that
+    /// hashing never needs more than about 38 MiB whatever the machine.
+    pub fn default_concurrency() -> usize {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 2)
+    }
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            hash_concurrency: Self::default_concurrency(),
+            hash_wait: Duration::from_secs(2),
+            failures_per_account: 10,
+            failures_per_address: 50,
+            failure_window: Duration::from_secs(900),
+        }
+    }
+}
+
 /// The whole configuration of the backend.
 #[derive(Clone)]
 pub struct Config {
@@ -122,6 +162,11 @@ pub struct Config {
     pub openai: OpenAiConfig,
     pub auth_secret: Option<SecretString>,
     pub log_format: LogFormat,
+    pub login: LoginLimits,
+    /// Peers whose `X-Forwarded-For` is believed (the frontend, an ingress).
+    pub trusted_proxies: Vec<Cidr>,
+    /// The host names `/mcp` answers to beyond the built-in ones.
+    pub mcp_allowed_hosts: HostAllowList,
 }
 
 /// A variable with a value the app cannot use.
@@ -213,6 +258,29 @@ impl Config {
                 ));
             }
         };
+        let login = login_limits(&get)?;
+        let trusted_proxies = Cidr::parse_list(
+            get("TRUSTED_PROXIES")
+                .as_deref()
+                .unwrap_or(DEFAULT_TRUSTED_PROXIES),
+        )
+        .map_err(|problem| {
+            ConfigError::new(
+                "TRUSTED_PROXIES",
+                problem,
+                "set TRUSTED_PROXIES to comma-separated ADDRESS/PREFIX ranges (e.g. 10.0.0.0/8,127.0.0.1), or none",
+            )
+        })?;
+        let mcp_allowed_hosts = HostAllowList::parse(
+            get("MCP_ALLOWED_HOSTS").as_deref().unwrap_or_default(),
+        )
+        .map_err(|problem| {
+            ConfigError::new(
+                "MCP_ALLOWED_HOSTS",
+                problem,
+                "set MCP_ALLOWED_HOSTS to comma-separated host names (mcp.example.com), .suffix entries (.example.com), or * to allow any host",
+            )
+        })?;
         Ok(Self {
             host,
             port,
@@ -225,6 +293,9 @@ impl Config {
             },
             auth_secret,
             log_format,
+            login,
+            trusted_proxies,
+            mcp_allowed_hosts,
         })
     }
 
@@ -235,6 +306,67 @@ impl Config {
             _ => AgentMode::Rules,
         }
     }
+}
+
+/// Reads the password-hashing and failed-login variables.
+fn login_limits(get: &impl Fn(&str) -> Option<String>) -> Result<LoginLimits, ConfigError> {
+    let defaults = LoginLimits::default();
+    let number =
+        |var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>, help: &str| {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            var,
+                            format!(
+                                "{v:?} is not a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                            help.to_owned(),
+                        )
+                    }),
+            }
+        };
+    let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(LoginLimits {
+        hash_concurrency: usize::try_from(number(
+            "PASSWORD_HASH_CONCURRENCY",
+            defaults.hash_concurrency as u64,
+            1..=64,
+            "set PASSWORD_HASH_CONCURRENCY to the number of password hashes run at once (each needs about 19 MiB), e.g. 2",
+        )?)
+        .unwrap_or(1),
+        hash_wait: Duration::from_millis(number(
+            "PASSWORD_HASH_WAIT_MS",
+            defaults.hash_wait.as_millis() as u64,
+            0..=60_000,
+            "set PASSWORD_HASH_WAIT_MS to how long a login may wait for a hashing slot, in milliseconds, e.g. 2000",
+        )?),
+        failures_per_account: count(number(
+            "LOGIN_FAILURES_PER_ACCOUNT",
+            u64::from(defaults.failures_per_account),
+            0..=1_000_000,
+            "set LOGIN_FAILURES_PER_ACCOUNT to a whole number (0 turns the limit off), e.g. 10",
+        )?),
+        failures_per_address: count(number(
+            "LOGIN_FAILURES_PER_ADDRESS",
+            u64::from(defaults.failures_per_address),
+            0..=1_000_000,
+            "set LOGIN_FAILURES_PER_ADDRESS to a whole number (0 turns the limit off), e.g. 50",
+        )?),
+        failure_window: Duration::from_secs(number(
+            "LOGIN_FAILURE_WINDOW_SECS",
+            defaults.failure_window.as_secs(),
+            1..=86_400,
+            "set LOGIN_FAILURE_WINDOW_SECS to the window of the failed-login limits in seconds, e.g. 900",
+        )?),
+    })
 }
 
 /// Parses `PORT` (default 8000); shared with the `healthcheck` subcommand.
@@ -270,7 +402,7 @@ impl fmt::Display for Config {
         };
         write!(
             f,
-            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?}",
+            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?} password_hash_concurrency={} password_hash_wait_ms={} login_failures_per_account={} login_failures_per_address={} login_failure_window_secs={} trusted_proxies={} mcp_allowed_hosts={}",
             self.host,
             self.port,
             self.database_url.redacted(),
@@ -281,6 +413,21 @@ impl fmt::Display for Config {
             set(&self.openai.api_key),
             set(&self.auth_secret),
             self.log_format,
+            self.login.hash_concurrency,
+            self.login.hash_wait.as_millis(),
+            self.login.failures_per_account,
+            self.login.failures_per_address,
+            self.login.failure_window.as_secs(),
+            if self.trusted_proxies.is_empty() {
+                "none".to_owned()
+            } else {
+                self.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+            self.mcp_allowed_hosts.describe(),
         )
     }
 }
@@ -307,6 +454,34 @@ mod tests {
         assert_eq!(c.effective_agent(), AgentMode::Rules);
         assert_eq!(c.openai.model, "gpt-4o-mini");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.login, LoginLimits::default());
+        assert!((1..=2).contains(&c.login.hash_concurrency));
+        assert_eq!(c.trusted_proxies.len(), 6);
+        assert_eq!(c.mcp_allowed_hosts, HostAllowList::default());
+    }
+
+    #[test]
+    fn login_limits_and_proxies_are_configurable() {
+        let c = config(&[
+            ("PASSWORD_HASH_CONCURRENCY", "3"),
+            ("PASSWORD_HASH_WAIT_MS", "250"),
+            ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
+            ("LOGIN_FAILURES_PER_ADDRESS", "7"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "60"),
+            ("TRUSTED_PROXIES", "none"),
+            ("MCP_ALLOWED_HOSTS", "mcp.example.com"),
+        ])
+        .expect("valid");
+        assert_eq!(c.login.hash_concurrency, 3);
+        assert_eq!(c.login.hash_wait, Duration::from_millis(250));
+        assert_eq!(c.login.failures_per_account, 0);
+        assert_eq!(c.login.failures_per_address, 7);
+        assert_eq!(c.login.failure_window, Duration::from_secs(60));
+        assert!(c.trusted_proxies.is_empty());
+        assert!(c.mcp_allowed_hosts.allows("mcp.example.com"));
+        let shown = c.to_string();
+        assert!(shown.contains("trusted_proxies=none"), "{shown}");
+        assert!(shown.contains("password_hash_concurrency=3"), "{shown}");
     }
 
     #[test]
@@ -320,6 +495,15 @@ mod tests {
             ("AGENT", "gpt"),
             ("LOG_FORMAT", "xml"),
             ("OPENAI_BASE_URL", "ftp://x"),
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+            ("PASSWORD_HASH_CONCURRENCY", "many"),
+            ("PASSWORD_HASH_WAIT_MS", "-1"),
+            ("LOGIN_FAILURES_PER_ACCOUNT", "ten"),
+            ("LOGIN_FAILURES_PER_ADDRESS", "1.5"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("TRUSTED_PROXIES", "frontend"),
+            ("MCP_ALLOWED_HOSTS", "evil example"),
         ] {
             let err = config(&[(var, value)]).expect_err("must fail");
             assert_eq!(err.var, var);

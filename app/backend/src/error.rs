@@ -3,9 +3,12 @@
 //! Every error answers `{"error":{"code":"snake_case","message":"..."}}`. 5xx bodies never carry
 //! internals; the cause chain goes to the log once, here.
 
+use std::time::Duration;
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -29,6 +32,17 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
+    #[error("the server is busy; retry shortly")]
+    Busy { retry_after: Duration },
+    #[error("{0}")]
+    HostNotAllowed(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -71,6 +85,10 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable"),
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Self::HostNotAllowed(_) => (StatusCode::FORBIDDEN, "host_not_allowed"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
@@ -81,6 +99,22 @@ impl ApiError {
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }
+
+    /// When to try again, for `Retry-After`.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whole seconds, rounded up, at least 1.
+fn retry_after_header(wait: Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
 }
 
 /// The JSON error body.
@@ -96,10 +130,23 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+/// A response in the JSON error shape for a status and code that no [`ApiError`] names (used to
+/// rewrite the plain-text errors of libraries).
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
+        let retry_after = self.retry_after();
+        if status.is_server_error() && retry_after.is_none() {
             tracing::error!(error = ?self, code, "request failed");
         } else {
             tracing::debug!(error = %self, code, "request rejected");
@@ -110,7 +157,13 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(wait) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, retry_after_header(wait));
+        }
+        response
     }
 }
 

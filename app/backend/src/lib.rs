@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod healthcheck;
 pub mod mcp;
+pub mod net;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -7,8 +7,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::agent;
-use crate::auth::AuthKeys;
 use crate::config::{Config, DatabaseUrl};
 use crate::error::error_chain;
 use crate::routes;
@@ -54,11 +52,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
-        let state = AppState {
-            store,
-            agent: agent::from_config(config),
-            auth: config.auth_secret.as_ref().map(AuthKeys::new),
-        };
+        let state = AppState::new(config, store);
         if state.auth.is_none() {
             tracing::warn!("AUTH_SECRET is not set: the API is open to anyone who can reach it");
         }
@@ -100,7 +94,9 @@ impl Application {
         );
         let router = routes::router(state, cancel.clone());
         let draining = cancel.clone();
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // The peer address feeds the failed-login limit per client address.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutdown requested: draining in-flight requests");
             // Ends open MCP streams so they do not hold the drain open.

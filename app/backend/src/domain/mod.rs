@@ -1,11 +1,15 @@
 //! Types that can only hold valid values: parse at the edge, then pass these inward.
 
+mod account;
 mod chat;
 mod task;
+mod text;
 mod user_id;
 
+pub use account::{check_login_password, check_password, parse_login_email, parse_signup_email};
 pub use chat::{Conversation, Message, Role};
 pub use task::{StatusFilter, Task, TaskDescription, TaskId, TaskTitle};
+pub use text::{check_multiline_text, check_single_line_text};
 pub use user_id::{UserId, parse_user_id};
 
 /// Input that does not satisfy a domain rule; answered with 422.

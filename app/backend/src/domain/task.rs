@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ValidationError;
+use super::text::{check_multiline_text, check_single_line_text};
 
 const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;
@@ -38,12 +39,7 @@ impl TaskTitle {
                 format!("title must be at most {TITLE_MAX} characters (got {len})"),
             ));
         }
-        if trimmed.chars().any(|c| c.is_control()) {
-            return Err(ValidationError::new(
-                "invalid_title",
-                "title must not contain control characters",
-            ));
-        }
+        check_single_line_text("invalid_title", "title", trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -66,12 +62,7 @@ impl TaskDescription {
                 format!("description must be at most {DESCRIPTION_MAX} characters (got {len})"),
             ));
         }
-        if trimmed.contains('\0') {
-            return Err(ValidationError::new(
-                "invalid_description",
-                "description must not contain NUL characters",
-            ));
-        }
+        check_multiline_text("invalid_description", "description", trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -85,16 +76,20 @@ impl TaskDescription {
 pub struct TaskId(i64);
 
 impl TaskId {
-    /// Parses a path segment such as `"42"`.
+    /// Parses a path segment such as `"42"`: canonical decimal only (ASCII digits, no sign, no
+    /// leading zero), so each id has exactly one spelling.
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        value
-            .parse::<i64>()
-            .ok()
+        let canonical = !value.is_empty()
+            && value.bytes().all(|b| b.is_ascii_digit())
+            && !value.starts_with('0');
+        canonical
+            .then(|| value.parse::<i64>().ok())
+            .flatten()
             .and_then(|n| Self::new(n).ok())
             .ok_or_else(|| {
                 ValidationError::new(
                     "invalid_task_id",
-                    "task id must be a positive integer below 2^63",
+                    "task id must be a positive integer below 2^63 in plain decimal (no sign, no leading zeros)",
                 )
             })
     }
@@ -174,12 +169,28 @@ mod tests {
         assert!(TaskDescription::parse("").is_ok());
         assert!(TaskDescription::parse(&"d".repeat(2000)).is_ok());
         assert!(TaskDescription::parse(&"d".repeat(2001)).is_err());
+        assert!(TaskDescription::parse("line 1\nline 2").is_ok());
+        assert!(TaskDescription::parse("nul \u{0} inside").is_err());
+        assert!(TaskDescription::parse("escape \u{1b}[2J").is_err());
     }
 
     #[test]
     fn ids_are_positive_and_fit() {
         assert_eq!(TaskId::parse("42").map(TaskId::get), Ok(42));
-        for bad in ["0", "-1", "abc", "1.5", "99999999999999999999", ""] {
+        for bad in [
+            "0",
+            "-1",
+            "abc",
+            "1.5",
+            "99999999999999999999",
+            "",
+            "+1",
+            "01",
+            "007",
+            " 1",
+            "1 ",
+            "１",
+        ] {
             assert!(TaskId::parse(bad).is_err(), "{bad}");
         }
     }

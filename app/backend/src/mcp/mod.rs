@@ -4,6 +4,8 @@
 //! [`crate::tools`], which does the work. The server is stateless (no MCP sessions), so any
 //! replica answers any request. With auth on, the bearer token's user must be the `user_id`.
 
+pub mod http;
+
 use axum::http::request::Parts;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -45,8 +47,8 @@ pub fn service(
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
-        // The backend is reached through Service names and ingresses, not only loopback; auth,
-        // when configured, protects it instead of a Host allow-list.
+        // The Host allow-list is checked in front of the service (`http::check_host`), which
+        // answers in the API's JSON error shape and knows the in-cluster Service names.
         .disable_allowed_hosts()
         .with_cancellation_token(cancel);
     StreamableHttpService::new(

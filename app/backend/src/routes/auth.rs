@@ -1,12 +1,16 @@
 //! `/auth/…`: whether auth is on, and sign-up and log-in that return a bearer token.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{AuthKeys, hash_password, verify_password};
-use crate::domain::{UserId, ValidationError, parse_user_id};
+use super::extract::ClientAddr;
+use crate::auth::AuthKeys;
+use crate::auth::password::HashError;
+use crate::domain::{check_login_password, check_password, parse_login_email, parse_signup_email};
 use crate::error::{ApiError, AppJson, ErrorBody};
 use crate::state::AppState;
 
@@ -43,46 +47,32 @@ fn keys(state: &AppState) -> Result<&AuthKeys, ApiError> {
     })
 }
 
-/// The email, lower-cased, doubles as the user id, so it must fit the user id alphabet.
-fn parse_email(email: &str) -> Result<UserId, ApiError> {
-    let email = email.trim().to_lowercase();
-    let shaped = email
-        .split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
-    match parse_user_id(&email) {
-        Ok(id) if shaped => Ok(id),
-        _ => Err(ValidationError::new(
-            "invalid_email",
-            "email must look like name@example.com, at most 64 characters of letters, digits, '.', '_', '@' or '-'",
-        )
-        .into()),
-    }
-}
-
-fn check_password(password: &str) -> Result<(), ApiError> {
-    let len = password.chars().count();
-    if (8..=128).contains(&len) {
-        Ok(())
-    } else {
-        Err(ValidationError::new("invalid_password", "password must be 8-128 characters").into())
+fn hashing_error(e: HashError) -> ApiError {
+    match e {
+        HashError::Busy => ApiError::Busy {
+            retry_after: Duration::from_secs(1),
+        },
+        HashError::Failed(message) => ApiError::Internal(message.into()),
     }
 }
 
 /// Creates an account and returns a token for it.
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
     responses((status = 201, body = TokenResponse), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 503, description = "every password-hashing slot is busy; see Retry-After", body = ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,
     AppJson(body): AppJson<Credentials>,
 ) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
     let keys = keys(&state)?;
-    let user = parse_email(&body.email)?;
+    let user = parse_signup_email(&body.email)?;
     check_password(&body.password)?;
-    let password = body.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = state
+        .hasher
+        .hash(body.password)
         .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))??;
+        .map_err(hashing_error)?;
     state.store.insert_user(&user, user.as_str(), &hash).await?;
     let token = keys.issue(user.as_str())?;
     Ok((
@@ -95,30 +85,51 @@ pub async fn signup(
 }
 
 /// Checks the password and returns a token.
+///
+/// An unknown email costs the same hash as a wrong password. Failed logins are limited per
+/// account and per client address (429 with `Retry-After`).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "too many failed logins; see Retry-After", body = ErrorBody),
+        (status = 503, description = "every password-hashing slot is busy; see Retry-After", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AppJson(body): AppJson<Credentials>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let keys = keys(&state)?;
-    let invalid = || ApiError::Unauthorized("wrong email or password".into());
-    let email = body.email.trim().to_lowercase();
-    let record = state.store.find_user_by_email(&email).await?;
-    let Some(record) = record else {
-        return Err(invalid());
-    };
-    let password = body.password;
-    let hash = record.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let email = parse_login_email(&body.email)?;
+    check_login_password(&body.password)?;
+    state
+        .logins
+        .check(email.as_str(), client)
+        .map_err(|refused| ApiError::TooManyRequests {
+            message: if refused.per_account {
+                "too many failed logins for this account; try again later".into()
+            } else {
+                "too many failed logins from this address; try again later".into()
+            },
+            retry_after: refused.retry_after,
+        })?;
+    let record = state.store.find_user_by_email(email.as_str()).await?;
+    let stored = record.as_ref().map(|r| r.password_hash.clone());
+    let ok = state
+        .hasher
+        .verify(body.password, stored)
         .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    if !ok {
-        return Err(invalid());
+        .map_err(hashing_error)?;
+    match record {
+        Some(record) if ok => {
+            state.logins.succeeded(email.as_str());
+            Ok(Json(TokenResponse {
+                token: keys.issue(&record.user_id)?,
+                user_id: record.user_id,
+            }))
+        }
+        _ => {
+            state.logins.failed(email.as_str(), client);
+            Err(ApiError::Unauthorized("wrong email or password".into()))
+        }
     }
-    Ok(Json(TokenResponse {
-        token: keys.issue(&record.user_id)?,
-        user_id: record.user_id,
-    }))
 }

@@ -1,7 +1,9 @@
 //! `POST /api/{user_id}/chat`: one stateless turn of the agent.
 //!
 //! The history comes from the database; the user's message, a record of each tool call and the
-//! assistant's reply are stored before the answer is sent.
+//! assistant's reply are stored in one transaction (with the conversation, when the turn starts
+//! one) before the answer is sent. A turn that fails stores no message and no conversation; the
+//! tools it already called (an added task, say) keep their effect.
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::UserPath;
 use crate::agent::{ToolCallRecord, Turn};
-use crate::domain::{Role, ValidationError};
+use crate::domain::{Role, ValidationError, check_multiline_text};
 use crate::error::{ApiError, AppJson, ErrorBody};
 use crate::state::AppState;
 
@@ -52,18 +54,20 @@ pub async fn send(
         )
         .into());
     }
+    check_multiline_text("invalid_message", "message", message)?;
     let store = &state.store;
-    let conversation = match body.conversation_id {
-        Some(id) => store
-            .get_conversation(&user, id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?,
-        None => store.create_conversation(&user).await?,
+    // An existing conversation is checked now; a new one is created only when the turn is
+    // stored, in the same transaction as its messages, so a failed turn leaves nothing behind.
+    let history = match body.conversation_id {
+        Some(id) => {
+            store
+                .get_conversation(&user, id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
+            store.list_messages(&user, id).await?
+        }
+        None => Vec::new(),
     };
-    let history = store.list_messages(&user, conversation.id).await?;
-    store
-        .append_message(&user, conversation.id, Role::User, message)
-        .await?;
     let turn = Turn {
         store,
         user: &user,
@@ -73,18 +77,22 @@ pub async fn send(
     let reply = tokio::time::timeout(TURN_DEADLINE, state.agent.respond(turn))
         .await
         .map_err(|_| ApiError::Model("the turn took too long".into()))??;
-    for call in &reply.tool_calls {
-        let record = serde_json::to_string(call).unwrap_or_default();
-        store
-            .append_message(&user, conversation.id, Role::Tool, &record)
-            .await?;
-    }
-    store
-        .append_message(&user, conversation.id, Role::Assistant, &reply.response)
+    // A model may answer with characters PostgreSQL cannot store.
+    let response = reply.response.replace('\0', "\u{FFFD}");
+    let records: Vec<String> = reply
+        .tool_calls
+        .iter()
+        .map(|call| serde_json::to_string(call).unwrap_or_default())
+        .collect();
+    let mut messages = vec![(Role::User, message)];
+    messages.extend(records.iter().map(|r| (Role::Tool, r.as_str())));
+    messages.push((Role::Assistant, response.as_str()));
+    let conversation_id = store
+        .save_turn(&user, body.conversation_id, &messages)
         .await?;
     Ok(Json(ChatResponse {
-        conversation_id: conversation.id,
-        response: reply.response,
+        conversation_id,
+        response,
         tool_calls: reply.tool_calls,
     }))
 }

@@ -1,10 +1,16 @@
-//! Path extractors that validate `{user_id}` and `{id}` and reject in the JSON error shape.
+//! Extractors: the path's `{user_id}` and `{id}`, validated and rejected in the JSON error shape,
+//! and the client's address.
 
-use axum::extract::{FromRequestParts, Path};
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 
 use crate::domain::{TaskId, UserId, ValidationError, parse_user_id};
 use crate::error::ApiError;
+use crate::net::client_address;
+use crate::state::AppState;
 
 /// Path parameters by name, with rejections in the JSON error shape.
 async fn path_params<S: Send + Sync>(
@@ -69,5 +75,33 @@ impl<S: Send + Sync> FromRequestParts<S> for ConversationPath {
             )
         })?;
         Ok(Self(user, id.get()))
+    }
+}
+
+/// The client's address: the TCP peer, or the address a trusted proxy (the frontend, an
+/// ingress) put in `X-Forwarded-For` (see [`crate::net::client_address`]).
+pub struct ClientAddr(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(Self(client_address(
+            peer,
+            forwarded,
+            &state.trusted_proxies,
+        )))
     }
 }

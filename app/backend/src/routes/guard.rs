@@ -9,15 +9,14 @@ use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110).
 fn bearer(req: &Request) -> Result<&str, ApiError> {
     req.headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token>".into()))
 }

@@ -25,7 +25,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -56,13 +55,19 @@ pub fn router(state: AppState, cancel: CancellationToken) -> Router {
             state.clone(),
             guard::require_path_user,
         ));
+    // Outermost first: the Host allow-list, the token, then the JSON-RPC gate (method, headers,
+    // body size, JSON-RPC shape; see `mcp::http`).
     let mcp = Router::new()
         .nest_service("/mcp", mcp::service(state.clone(), cancel))
+        .layer(middleware::from_fn_with_state(BODY_LIMIT, mcp::http::gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::require_token,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            mcp::http::check_host,
+        ));
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))

@@ -4,18 +4,6 @@ use super::{Store, StoreError, on_pool};
 use crate::domain::{Conversation, Message, Role, UserId};
 
 impl Store {
-    pub async fn create_conversation(&self, user: &UserId) -> Result<Conversation, StoreError> {
-        let sql = "INSERT INTO conversations (user_id, created_at, updated_at) VALUES ($1, $2, $2) \
-                   RETURNING id, user_id, created_at, updated_at";
-        Ok(
-            on_pool!(self, pool => sqlx::query_as::<_, Conversation>(sql)
-            .bind(user.as_str())
-            .bind(Utc::now())
-            .fetch_one(pool)
-            .await?),
-        )
-    }
-
     pub async fn get_conversation(
         &self,
         user: &UserId,
@@ -59,30 +47,46 @@ impl Store {
             .await?))
     }
 
-    /// Appends a message and marks the conversation as active now.
-    pub async fn append_message(
+    /// Stores one chat turn in a single transaction: the conversation (created when
+    /// `conversation_id` is `None`), then `messages` in order, then the conversation's
+    /// `updated_at`. Either all of it is written or nothing is.
+    pub async fn save_turn(
         &self,
         user: &UserId,
-        conversation_id: i64,
-        role: Role,
-        content: &str,
-    ) -> Result<Message, StoreError> {
+        conversation_id: Option<i64>,
+        messages: &[(Role, &str)],
+    ) -> Result<i64, StoreError> {
         let now = Utc::now();
+        let create = "INSERT INTO conversations (user_id, created_at, updated_at) \
+                      VALUES ($1, $2, $2) RETURNING id";
         let insert = "INSERT INTO messages (conversation_id, user_id, role, content, created_at) \
-                      VALUES ($1, $2, $3, $4, $5) \
-                      RETURNING id, conversation_id, user_id, role, content, created_at";
+                      VALUES ($1, $2, $3, $4, $5)";
         let touch = "UPDATE conversations SET updated_at = $2 WHERE id = $1";
         Ok(on_pool!(self, pool => {
-            let message = sqlx::query_as::<_, Message>(insert)
-                .bind(conversation_id)
-                .bind(user.as_str())
-                .bind(role.as_str())
-                .bind(content)
-                .bind(now)
-                .fetch_one(pool)
-                .await?;
-            sqlx::query(touch).bind(conversation_id).bind(now).execute(pool).await?;
-            message
+            let mut tx = pool.begin().await?;
+            let id = match conversation_id {
+                Some(id) => id,
+                None => {
+                    sqlx::query_scalar::<_, i64>(create)
+                        .bind(user.as_str())
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+            };
+            for (role, content) in messages {
+                sqlx::query(insert)
+                    .bind(id)
+                    .bind(user.as_str())
+                    .bind(role.as_str())
+                    .bind(*content)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(touch).bind(id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            id
         }))
     }
 }

@@ -3,13 +3,16 @@
 //! With `AUTH_SECRET` unset the API is open (a warning is logged at start). With it set, every
 //! `/api/{user_id}/…` request needs a token for that user and every `/mcp` request a valid token
 //! (the guards are in `routes::guard`).
+//!
+//! Passwords are hashed by [`password::Hasher`] (a fixed number at once), and failed logins are
+//! limited per account and per client address by [`limit::LoginLimiter`].
+
+pub mod limit;
+pub mod password;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,8 @@ use crate::error::ApiError;
 
 /// How long a token stays valid.
 const TOKEN_TTL_SECS: u64 = 7 * 24 * 3600;
+/// Clock difference tolerated on `exp` (the library's default is 60 s).
+pub const TOKEN_LEEWAY_SECS: u64 = 5;
 
 /// The signing keys derived from `AUTH_SECRET`.
 pub struct AuthKeys {
@@ -69,30 +74,12 @@ impl AuthKeys {
 
     /// The claims of a valid, unexpired HS256 token.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let validation = Validation::new(Algorithm::HS256);
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = TOKEN_LEEWAY_SECS;
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|_| ApiError::Unauthorized("the bearer token is invalid or expired".into()))
     }
-}
-
-/// An argon2id hash in PHC format (run off the async threads: it is slow on purpose).
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::Internal(e.to_string().into()))
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -110,11 +97,22 @@ mod tests {
     }
 
     #[test]
-    fn passwords_hash_with_argon2id_and_verify() {
-        let hash = hash_password("correct horse").expect("hash");
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong horse", &hash));
-        assert!(!verify_password("x", "not a hash"));
+    fn expiry_tolerates_at_most_five_seconds() {
+        let keys = AuthKeys::new(&SecretString::from("a-test-secret-of-some-length"));
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .expect("clock after 1970");
+        let token = |exp: u64| {
+            let claims = Claims {
+                sub: "alice".into(),
+                iat: now - 100,
+                exp,
+            };
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
+                .expect("encode")
+        };
+        assert!(keys.verify(&token(now - 2)).is_ok(), "within the leeway");
+        assert!(keys.verify(&token(now - 10)).is_err(), "10 s past expiry");
     }
 }
