@@ -118,7 +118,7 @@ pub struct OpenAiConfig {
 /// How much password hashing and how many failed logins the backend accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginLimits {
-    /// Password hashes computed at once (each holds about 19 MiB while it runs).
+    /// Password hashes computed at once (each holds 12 MiB, reused).
     pub hash_concurrency: usize,
     /// How long a login or sign-up waits for a free hashing slot before 503 `busy`.
     pub hash_wait: Duration,
@@ -131,7 +131,7 @@ pub struct LoginLimits {
 
 impl LoginLimits {
     /// The default number of hashes at once: the cores this process may use, at most 2, so that
-    /// hashing never needs more than about 38 MiB whatever the machine.
+    /// hashing never needs more than 24 MiB whatever the machine.
     pub fn default_concurrency() -> usize {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -339,7 +339,7 @@ fn login_limits(get: &impl Fn(&str) -> Option<String>) -> Result<LoginLimits, Co
             "PASSWORD_HASH_CONCURRENCY",
             defaults.hash_concurrency as u64,
             1..=64,
-            "set PASSWORD_HASH_CONCURRENCY to the number of password hashes run at once (each needs about 19 MiB), e.g. 2",
+            "set PASSWORD_HASH_CONCURRENCY to the number of password hashes run at once (each needs 12 MiB), e.g. 2",
         )?)
         .unwrap_or(1),
         hash_wait: Duration::from_millis(number(

@@ -1,11 +1,15 @@
 //! argon2id password hashing with a fixed number of hashes at once and reused memory.
 //!
-//! Each hash fills about 19 MiB (the argon2 default, m = 19456 KiB). Hashing freely on the
-//! blocking thread pool let parallel logins allocate that much per request, and the allocator
-//! kept most of it: RSS grew to gigabytes. Here at most `concurrency` hashes run at once, each
-//! on one of `concurrency` buffers allocated once and reused, so hashing never holds more than
-//! `concurrency × 19 MiB`. A request that finds every slot taken waits up to `wait`, then gets
-//! [`HashError::Busy`] (answered 503 with `Retry-After`).
+//! New hashes use m = 12 MiB, t = 3, p = 1: one of the argon2id settings the OWASP password
+//! storage guidance rates as equally strong as the crate's default (m = 19 MiB, t = 2), with
+//! less memory per hash. Hashing freely on the blocking thread pool let parallel logins allocate
+//! a buffer per request, and the allocator kept most of it: RSS grew to gigabytes. Here at most
+//! `concurrency` hashes run at once, each on one of `concurrency` buffers allocated once and
+//! reused, so hashing holds at most `concurrency × 12 MiB`. A request that finds every slot
+//! taken waits up to `wait`, then gets [`HashError::Busy`] (answered 503 with `Retry-After`).
+//!
+//! Hashes stored with other parameters (the earlier 19 MiB default) still verify; a buffer that
+//! had to grow for one is freed afterwards, so the steady state stays at 12 MiB per slot.
 //!
 //! Unknown accounts are verified against a dummy hash with the same parameters, so a login
 //! takes as long whether or not the email is registered.
@@ -18,9 +22,18 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
+/// Memory of a new hash, in KiB.
+pub const M_COST: u32 = 12 * 1024;
+/// Passes over that memory.
+pub const T_COST: u32 = 3;
 /// A stored hash asking for more memory than this (KiB) is refused rather than computed, so a
 /// tampered row cannot make the backend allocate without bound.
 const MAX_M_COST: u32 = 64 * 1024;
+
+/// The parameters of new hashes (and of the dummy hash).
+fn params() -> Params {
+    Params::new(M_COST, T_COST, 1, Some(Params::DEFAULT_OUTPUT_LEN)).unwrap_or(Params::DEFAULT)
+}
 
 /// Why a hash could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -110,7 +123,14 @@ fn take(buffers: &Mutex<Vec<Vec<Block>>>) -> Vec<Block> {
         .unwrap_or_default()
 }
 
+/// Returns a buffer to the pool; one that grew beyond the current parameters (for an older,
+/// larger hash) is freed instead, and the next use allocates the usual size.
 fn give_back(buffers: &Mutex<Vec<Vec<Block>>>, blocks: Vec<Block>) {
+    let blocks = if blocks.len() > params().block_count() {
+        Vec::new()
+    } else {
+        blocks
+    };
     if let Ok(mut b) = buffers.lock() {
         b.push(blocks);
     }
@@ -125,7 +145,7 @@ fn reserve(blocks: &mut Vec<Block>, count: usize) {
 
 fn hash_with(password: &[u8], blocks: &mut Vec<Block>) -> Result<String, HashError> {
     let failed = |e: &dyn std::fmt::Display| HashError::Failed(e.to_string());
-    let params = Params::DEFAULT;
+    let params = params();
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
@@ -192,13 +212,13 @@ fn verify_with(password: &[u8], phc: &str, blocks: &mut Vec<Block>) -> bool {
     Output::new(&out).is_ok_and(|o| o == expected)
 }
 
-/// A well-formed argon2id hash with the default parameters, a random salt and a random output:
-/// verifying against it costs a full hash and matches no password.
+/// A well-formed argon2id hash with the parameters of new hashes, a random salt and a random
+/// output: verifying against it costs a full hash and matches no password.
 fn dummy_hash() -> String {
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     OsRng.fill_bytes(&mut out);
     let salt = SaltString::generate(&mut OsRng);
-    let params = Params::DEFAULT;
+    let params = params();
     match (ParamsString::try_from(&params), Output::new(&out)) {
         (Ok(params), Ok(output)) => PasswordHash {
             algorithm: ARGON2ID_IDENT,
@@ -223,7 +243,7 @@ mod tests {
         let hasher = Hasher::new(2, Duration::from_secs(5));
         let hash = hasher.hash("correct horse".into()).await.expect("hash");
         assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            hash.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"),
             "{hash}"
         );
         assert!(
@@ -264,7 +284,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_accounts_and_malformed_hashes_never_match() {
         let hasher = Hasher::new(1, Duration::from_secs(5));
-        assert!(hasher.dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(hasher.dummy.starts_with("$argon2id$v=19$m=12288,t=3,p=1$"));
         assert!(
             !hasher
                 .verify("anything".into(), None)

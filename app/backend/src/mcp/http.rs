@@ -94,7 +94,7 @@ async fn admit(limit: usize, req: Request) -> Result<Request, Response> {
             .into_response());
         }
     };
-    check_json_rpc(&bytes)?;
+    check_json_rpc(&bytes).map_err(IntoResponse::into_response)?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
@@ -133,19 +133,37 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// A JSON-RPC error answer (HTTP 400) for a message that cannot be handled.
-fn rpc_error(code: i64, message: &str, id: Value) -> Response {
-    let body = json!({
-        "jsonrpc": "2.0",
-        "id": id,
-        "error": { "code": code, "message": message },
-    });
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+/// A JSON-RPC error for a message that cannot be handled.
+#[derive(Debug)]
+struct RpcError {
+    code: i64,
+    message: String,
+    id: Value,
+}
+
+fn rpc_error(code: i64, message: &str, id: Value) -> RpcError {
+    RpcError {
+        code,
+        message: message.to_owned(),
+        id,
+    }
+}
+
+impl IntoResponse for RpcError {
+    /// HTTP 400 with the JSON-RPC error object as the body.
+    fn into_response(self) -> Response {
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": self.id,
+            "error": { "code": self.code, "message": self.message },
+        });
+        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    }
 }
 
 /// -32700 for text that is not JSON, -32600 for JSON that is not a JSON-RPC 2.0 message,
 /// -32602 for a message whose params do not fit its method.
-fn check_json_rpc(bytes: &Bytes) -> Result<(), Response> {
+fn check_json_rpc(bytes: &Bytes) -> Result<(), RpcError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| rpc_error(-32700, &format!("Parse error: {e}"), Value::Null))?;
     let id = value
@@ -228,7 +246,9 @@ mod tests {
     use super::*;
 
     async fn code_of(body: &str) -> Option<i64> {
-        let response = check_json_rpc(&Bytes::from(body.to_owned())).err()?;
+        let response = check_json_rpc(&Bytes::from(body.to_owned()))
+            .err()?
+            .into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let bytes = axum::body::to_bytes(response.into_body(), 4096)
             .await

@@ -8,6 +8,7 @@ mod bad_input;
 mod chat;
 mod fake_model;
 mod health;
+mod hostile;
 mod mcp;
 mod modules;
 mod process;
