@@ -1,0 +1,291 @@
+//! The socket of one connection, with the head and idle timeouts and the close on drain.
+//!
+//! hyper reads the socket whenever it waits for a request head, so the timeouts live here: when
+//! a read would block, [`GuardedIo`] checks what the connection waits for (see [`Wait`]) and
+//! ends the read when that wait has lasted too long, or at once when the drain has begun and no
+//! request is being handled.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::{Options, TIMEOUT_CODE};
+
+/// What a connection waits for while no request is being handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Connected, not a byte yet: the head is due within the header timeout of the connect.
+    Fresh(Instant),
+    /// Part of a head arrived: the rest is due within the header timeout of its first byte.
+    Head(Instant),
+    /// Between two requests on a keep-alive connection.
+    Idle(Instant),
+    /// At least one request is being handled or answered.
+    Busy(usize),
+}
+
+/// Shared by a connection's socket and its service.
+#[derive(Debug)]
+pub(crate) struct ConnState {
+    wait: Mutex<Wait>,
+    /// The task blocked in a read: it must re-arm its timer when the last request ends, since
+    /// hyper may not read again before the client sends something.
+    reader: Mutex<Option<Waker>>,
+}
+
+impl ConnState {
+    pub(crate) fn new() -> Self {
+        Self {
+            wait: Mutex::new(Wait::Fresh(Instant::now())),
+            reader: Mutex::new(None),
+        }
+    }
+
+    fn park_reader(&self, waker: &Waker) {
+        let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *reader {
+            Some(w) if w.will_wake(waker) => {}
+            other => *other = Some(waker.clone()),
+        }
+    }
+
+    fn wake_reader(&self) {
+        let waker = self
+            .reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut Wait) -> T) -> T {
+        f(&mut self.wait.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn bytes_arrived(&self) {
+        self.update(|w| match *w {
+            Wait::Fresh(at) => *w = Wait::Head(at),
+            Wait::Idle(_) => *w = Wait::Head(Instant::now()),
+            Wait::Head(_) | Wait::Busy(_) => {}
+        });
+    }
+
+    fn is_busy(&self) -> bool {
+        self.update(|w| matches!(w, Wait::Busy(_)))
+    }
+
+    fn current(&self) -> Wait {
+        self.update(|w| *w)
+    }
+}
+
+/// One request being handled: from its parsed head until its answer is sent or dropped.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<ConnState>);
+
+impl InFlight {
+    pub(crate) fn start(state: Arc<ConnState>) -> Self {
+        state.update(|w| match *w {
+            Wait::Busy(n) => *w = Wait::Busy(n + 1),
+            _ => *w = Wait::Busy(1),
+        });
+        Self(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let idle = self.0.update(|w| match *w {
+            Wait::Busy(n) if n > 1 => {
+                *w = Wait::Busy(n - 1);
+                false
+            }
+            _ => {
+                *w = Wait::Idle(Instant::now());
+                true
+            }
+        });
+        if idle {
+            self.0.wake_reader();
+        }
+    }
+}
+
+/// The raw answer to a head that did not arrive in time (the connection closes after it).
+fn head_timeout_answer() -> Vec<u8> {
+    let body = format!(
+        r#"{{"error":{{"code":"{TIMEOUT_CODE}","message":"the request head was not received in time"}}}}"#
+    );
+    format!(
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+pub(crate) struct GuardedIo {
+    stream: TcpStream,
+    state: Arc<ConnState>,
+    options: Options,
+    drain: CancellationToken,
+    drain_started: Pin<Box<WaitForCancellationFutureOwned>>,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+}
+
+impl GuardedIo {
+    pub(crate) fn new(
+        stream: TcpStream,
+        state: Arc<ConnState>,
+        options: Options,
+        drain: CancellationToken,
+    ) -> Self {
+        Self {
+            stream,
+            state,
+            options,
+            drain_started: Box::pin(drain.clone().cancelled_owned()),
+            drain,
+            timer: Box::pin(tokio::time::sleep(options.idle_timeout)),
+            armed: None,
+        }
+    }
+
+    /// True when the drain has begun and no request on this connection is being handled.
+    fn drained(&mut self, cx: &mut Context<'_>) -> bool {
+        let begun = self.drain.is_cancelled() || self.drain_started.as_mut().poll(cx).is_ready();
+        begun && !self.state.is_busy()
+    }
+
+    /// Arms the timer for what the connection waits for; `Some` once that wait is over.
+    fn expired(&mut self, cx: &mut Context<'_>) -> Option<Wait> {
+        let wait = self.state.current();
+        let deadline = match wait {
+            Wait::Fresh(at) | Wait::Head(at) => at + self.options.header_read_timeout,
+            Wait::Idle(at) => at + self.options.idle_timeout,
+            Wait::Busy(_) => return None,
+        };
+        if self.armed != Some(deadline) {
+            self.timer.as_mut().reset(deadline);
+            self.armed = Some(deadline);
+        }
+        self.timer.as_mut().poll(cx).is_ready().then_some(wait)
+    }
+}
+
+impl AsyncRead for GuardedIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.drain.is_cancelled() && !this.state.is_busy() {
+            // End of stream: hyper closes an idle connection quietly and a half-sent head
+            // as incomplete.
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.state.bytes_arrived();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                this.state.park_reader(cx.waker());
+                if this.drained(cx) {
+                    return Poll::Ready(Ok(()));
+                }
+                match this.expired(cx) {
+                    None | Some(Wait::Busy(_)) => Poll::Pending,
+                    Some(Wait::Idle(_) | Wait::Fresh(_)) => Poll::Ready(Ok(())),
+                    Some(Wait::Head(_)) => {
+                        // The socket has room for this small answer: nothing else was written
+                        // since the last answer was flushed.
+                        let _ = this.stream.try_write(&head_timeout_answer());
+                        Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the request head was not received in time",
+                        )))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for GuardedIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_raw_408_is_one_well_formed_answer() {
+        let raw = String::from_utf8(head_timeout_answer()).unwrap_or_default();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(head.starts_with("HTTP/1.1 408 "), "{head}");
+        assert!(
+            head.contains(&format!("content-length: {}", body.len())),
+            "{head}"
+        );
+        assert!(body.contains(r#""code":"request_timeout""#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn waits_move_with_bytes_and_requests() {
+        let state = Arc::new(ConnState::new());
+        assert!(matches!(state.current(), Wait::Fresh(_)));
+        state.bytes_arrived();
+        assert!(matches!(state.current(), Wait::Head(_)));
+        let a = InFlight::start(state.clone());
+        let b = InFlight::start(state.clone());
+        assert_eq!(state.current(), Wait::Busy(2));
+        drop(a);
+        assert!(state.is_busy());
+        drop(b);
+        assert!(matches!(state.current(), Wait::Idle(_)));
+        state.bytes_arrived();
+        assert!(matches!(state.current(), Wait::Head(_)));
+    }
+}
