@@ -1,7 +1,8 @@
 //! Configuration, read once from the environment at start and validated.
 //!
 //! Variables: `PORT` (3000), `HOST` (`0.0.0.0`), `BACKEND_URL` (`http://localhost:8000`),
-//! `LOG_FORMAT` (`text|json`), `RUST_LOG` (read by the telemetry module).
+//! `LOG_FORMAT` (`text|json`), `SHUTDOWN_DELAY` (0 s), `HEADER_READ_TIMEOUT` and
+//! `BODY_READ_TIMEOUT` (10 s each), `RUST_LOG` (read by the telemetry module).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -15,6 +16,8 @@ pub struct Config {
     pub port: u16,
     pub backend: BackendUrl,
     pub log_format: LogFormat,
+    /// The shutdown delay and the read timeouts of the serve loop.
+    pub serve: todo_serve::Options,
 }
 
 /// How log lines are written.
@@ -129,11 +132,18 @@ impl Config {
                 });
             }
         };
+        let serve = todo_serve::Options::from_lookup(&get).map_err(|e| ConfigError {
+            var: e.var,
+            value: e.value,
+            reason: e.reason,
+            help: e.help,
+        })?;
         Ok(Self {
             host,
             port,
             backend,
             log_format,
+            serve,
         })
     }
 }
@@ -158,6 +168,9 @@ mod tests {
         assert_eq!(c.host.to_string(), "0.0.0.0");
         assert_eq!(c.backend.to_string(), "http://localhost:8000");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.serve, todo_serve::Options::default());
+        let c = cfg(&[("SHUTDOWN_DELAY", "2.5")]).unwrap();
+        assert_eq!(c.serve.shutdown_delay.as_millis(), 2500);
     }
 
     #[test]
@@ -170,6 +183,9 @@ mod tests {
             ("BACKEND_URL", "http://u:p@x:1"),
             ("BACKEND_URL", "http://x/api"),
             ("LOG_FORMAT", "xml"),
+            ("SHUTDOWN_DELAY", "5s"),
+            ("HEADER_READ_TIMEOUT", "0"),
+            ("BODY_READ_TIMEOUT", "-1"),
         ] {
             let err = cfg(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -9,6 +9,7 @@ pub mod api;
 pub mod assets;
 pub mod backend;
 pub mod config;
+pub mod error;
 pub mod healthcheck;
 pub mod proxy;
 pub mod routes;

@@ -7,15 +7,14 @@
 
 use std::net::SocketAddr;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Version;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::{StatusCode, Version};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use crate::backend::{BackendError, PROXY_TIMEOUT};
+use crate::backend::PROXY_TIMEOUT;
+use crate::error::AppError;
 use crate::session;
 use crate::state::AppState;
 
@@ -64,27 +63,9 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         }
         Err(e) => {
             tracing::warn!(%method, %path, error = %e, "proxy request failed");
-            gateway_error(&e)
+            AppError::from(&e).into_response()
         }
     }
-}
-
-/// The JSON error for a backend that gave no answer.
-fn gateway_error(e: &BackendError) -> Response {
-    let (status, code, message) = match e {
-        BackendError::Timeout(_) => (
-            StatusCode::GATEWAY_TIMEOUT,
-            "backend_timeout",
-            "the backend did not answer in time",
-        ),
-        _ => (
-            StatusCode::BAD_GATEWAY,
-            "backend_unavailable",
-            "the backend cannot be reached",
-        ),
-    };
-    let body = json!({ "error": { "code": code, "message": message } });
-    (status, Json(body)).into_response()
 }
 
 /// Removes hop-by-hop headers, including any that `Connection` names.

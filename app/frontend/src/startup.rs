@@ -6,23 +6,26 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderName;
 use axum::http::header::{self, HeaderValue};
-use axum::http::{HeaderName, StatusCode};
-use axum::response::Response;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use todo_serve::{Lifecycle, Options, Server};
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::backend::{Backend, PROXY_TIMEOUT};
 use crate::config::Config;
+use crate::error::AppError;
 use crate::routes::{account, assets, chat, health, pages, tasks};
 use crate::state::AppState;
 
 /// Pages and forms must answer within this time.
 const PAGE_DEADLINE: Duration = Duration::from_secs(20);
-/// After SIGTERM, open requests get this long to finish before the process exits anyway.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
+/// A proxied call gets the backend's deadline and a margin for the body to start flowing.
+const API_DEADLINE: Duration = PROXY_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// The policy every answer carries: scripts and styles only from our own files, no framing.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -42,18 +45,13 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/logout", post(account::logout))
         .route("/user", post(account::choose_user))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            PAGE_DEADLINE,
-        ));
+        .layer(axum::middleware::from_fn(page_deadline));
     let api = Router::new()
         .route("/api/{*rest}", any(crate::proxy::proxy))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::GATEWAY_TIMEOUT,
-            PROXY_TIMEOUT + Duration::from_secs(5),
-        ));
+        .layer(axum::middleware::from_fn(api_deadline));
     Router::new()
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/assets/{name}", get(assets::asset))
         .merge(pages)
         .merge(api)
@@ -64,6 +62,22 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .with_state(state)
+}
+
+/// A page or form past its deadline answers 503 `timeout`.
+async fn page_deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(PAGE_DEADLINE, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => AppError::PageTimeout.into_response(),
+    }
+}
+
+/// A proxied call whose answer has not started within the deadline answers 504.
+async fn api_deadline(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(API_DEADLINE, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => AppError::BackendTimeout.into_response(),
+    }
 }
 
 async fn security_headers(mut resp: Response) -> Response {
@@ -92,15 +106,20 @@ async fn security_headers(mut resp: Response) -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    options: Options,
+    lifecycle: Lifecycle,
 }
 
 impl Application {
     pub async fn build(config: &Config) -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
-        let state = AppState::new(Backend::new(config.backend.clone()));
+        let lifecycle = Lifecycle::new();
+        let state = AppState::new(Backend::new(config.backend.clone()), lifecycle.clone());
         Ok(Self {
             listener,
             router: router(state),
+            options: config.serve,
+            lifecycle,
         })
     }
 
@@ -108,36 +127,24 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then drains open requests for at most 25 s.
+    /// Serves until `shutdown` completes; then `/ready` answers 503 while the app serves on for
+    /// `SHUTDOWN_DELAY`, the listener closes, idle and half-sent connections close, and requests
+    /// being handled get up to 25 s to finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "listening");
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled_tx.send(());
-        });
-        let mut serve = std::pin::pin!(serve.into_future());
-        tokio::select! {
-            res = &mut serve => res,
-            Ok(()) = signalled_rx => {
-                tracing::info!("shutting down: draining open requests");
-                match tokio::time::timeout(DRAIN_DEADLINE, serve).await {
-                    Ok(res) => res,
-                    Err(_) => {
-                        tracing::warn!("drain deadline passed; closing open connections");
-                        Ok(())
-                    }
-                }
-            }
+        Server {
+            listener: self.listener,
+            router: self.router,
+            options: self.options,
+            lifecycle: self.lifecycle,
+            read_timeout: AppError::request_timeout,
         }
+        .run(shutdown)
+        .await;
+        Ok(())
     }
 }
 

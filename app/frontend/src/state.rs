@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use todo_serve::Lifecycle;
 use tokio::sync::Mutex;
 
 use crate::backend::{Backend, BackendError};
@@ -13,13 +14,16 @@ const AUTH_CONFIG_TTL: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct AppState {
     pub backend: Backend,
+    /// Whether the process is stopping (then `/ready` answers 503).
+    pub lifecycle: Lifecycle,
     auth_cache: Arc<Mutex<Option<(Instant, bool)>>>,
 }
 
 impl AppState {
-    pub fn new(backend: Backend) -> Self {
+    pub fn new(backend: Backend, lifecycle: Lifecycle) -> Self {
         Self {
             backend,
+            lifecycle,
             auth_cache: Arc::new(Mutex::new(None)),
         }
     }

@@ -11,10 +11,12 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::time::Sleep;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio::time::{Instant, Sleep};
 
+use crate::Lifecycle;
 use crate::io::InFlight;
+
+type DrainWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A request body that did not arrive in time, or was still arriving when the drain began.
 #[derive(Debug, thiserror::Error)]
@@ -26,18 +28,22 @@ pub struct BodyTimeout;
 /// arriving. `tripped` tells the service to answer 408 whatever the handler made of the error.
 pub(crate) struct TimedBody {
     inner: Incoming,
-    deadline: Pin<Box<Sleep>>,
-    drain: Pin<Box<WaitForCancellationFutureOwned>>,
+    deadline: Instant,
+    lifecycle: Lifecycle,
+    /// The timer and the drain watch, made on the first read that has to wait (most bodies are
+    /// empty or already buffered).
+    waits: Option<(Pin<Box<Sleep>>, DrainWait)>,
     tripped: Arc<AtomicBool>,
     ended: bool,
 }
 
 impl TimedBody {
-    pub(crate) fn new(inner: Incoming, timeout: Duration, drain: CancellationToken) -> Self {
+    pub(crate) fn new(inner: Incoming, timeout: Duration, lifecycle: Lifecycle) -> Self {
         Self {
             inner,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
-            drain: Box::pin(drain.cancelled_owned()),
+            deadline: Instant::now() + timeout,
+            lifecycle,
+            waits: None,
             tripped: Arc::default(),
             ended: false,
         }
@@ -74,8 +80,14 @@ impl http_body::Body for TimedBody {
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Pending => {
-                let late = this.deadline.as_mut().poll(cx).is_ready()
-                    || this.drain.as_mut().poll(cx).is_ready();
+                let (deadline, drain) = this.waits.get_or_insert_with(|| {
+                    (
+                        Box::pin(tokio::time::sleep_until(this.deadline)),
+                        Box::pin(this.lifecycle.drained()),
+                    )
+                });
+                let late =
+                    deadline.as_mut().poll(cx).is_ready() || drain.as_mut().poll(cx).is_ready();
                 if late {
                     this.tripped.store(true, Ordering::SeqCst);
                     return Poll::Ready(Some(Err(BodyTimeout.into())));

@@ -14,9 +14,8 @@ use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::{Options, TIMEOUT_CODE};
+use crate::{Lifecycle, Options, TIMEOUT_CODE};
 
 /// What a connection waits for while no request is being handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +135,7 @@ pub(crate) struct GuardedIo {
     stream: TcpStream,
     state: Arc<ConnState>,
     options: Options,
-    drain: CancellationToken,
-    drain_started: Pin<Box<WaitForCancellationFutureOwned>>,
+    lifecycle: Lifecycle,
     timer: Pin<Box<Sleep>>,
     armed: Option<Instant>,
 }
@@ -147,23 +145,23 @@ impl GuardedIo {
         stream: TcpStream,
         state: Arc<ConnState>,
         options: Options,
-        drain: CancellationToken,
+        lifecycle: Lifecycle,
     ) -> Self {
         Self {
             stream,
             state,
             options,
-            drain_started: Box::pin(drain.clone().cancelled_owned()),
-            drain,
+            lifecycle,
             timer: Box::pin(tokio::time::sleep(options.idle_timeout)),
             armed: None,
         }
     }
 
-    /// True when the drain has begun and no request on this connection is being handled.
-    fn drained(&mut self, cx: &mut Context<'_>) -> bool {
-        let begun = self.drain.is_cancelled() || self.drain_started.as_mut().poll(cx).is_ready();
-        begun && !self.state.is_busy()
+    /// True when the drain has begun and no request on this connection is being handled. (The
+    /// connection task wakes hyper when the drain begins; the last request's end wakes the
+    /// reader.)
+    fn drained(&self) -> bool {
+        self.lifecycle.is_draining() && !self.state.is_busy()
     }
 
     /// Arms the timer for what the connection waits for; `Some` once that wait is over.
@@ -189,7 +187,7 @@ impl AsyncRead for GuardedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.drain.is_cancelled() && !this.state.is_busy() {
+        if this.drained() {
             // End of stream: hyper closes an idle connection quietly and a half-sent head
             // as incomplete.
             return Poll::Ready(Ok(()));
@@ -205,7 +203,7 @@ impl AsyncRead for GuardedIo {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 this.state.park_reader(cx.waker());
-                if this.drained(cx) {
+                if this.drained() {
                     return Poll::Ready(Ok(()));
                 }
                 match this.expired(cx) {

@@ -39,6 +39,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -111,15 +112,30 @@ impl Options {
     }
 }
 
-/// Whether the server is stopping, and the token that starts the drain.
+/// Whether the server is stopping, and the signals of the drain.
 ///
 /// Clones share the state. The apps keep one in their state so `/ready` can answer 503 once
 /// the shutdown signal arrived; the backend hands the drain token to its MCP streams so they end
 /// when the drain starts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lifecycle {
-    stopping: Arc<AtomicBool>,
-    drain: CancellationToken,
+    inner: Arc<LifecycleInner>,
+}
+
+#[derive(Debug)]
+struct LifecycleInner {
+    stopping: AtomicBool,
+    /// Read on every socket read, so a plain flag rather than the token's mutex.
+    draining: AtomicBool,
+    /// Wakes the connection tasks when the drain begins (sharded, cheap to poll).
+    drain_tx: watch::Sender<bool>,
+    drain_token: CancellationToken,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self::with_drain_token(CancellationToken::new())
+    }
 }
 
 impl Lifecycle {
@@ -130,19 +146,45 @@ impl Lifecycle {
     /// A lifecycle whose drain cancels `token`.
     pub fn with_drain_token(token: CancellationToken) -> Self {
         Self {
-            stopping: Arc::default(),
-            drain: token,
+            inner: Arc::new(LifecycleInner {
+                stopping: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
+                drain_tx: watch::Sender::new(false),
+                drain_token: token,
+            }),
         }
     }
 
     /// True from the shutdown signal on: readiness probes should fail.
     pub fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
+        self.inner.stopping.load(Ordering::SeqCst)
     }
 
     /// Cancelled when the listener has closed and the drain begins.
     pub fn drain_token(&self) -> CancellationToken {
-        self.drain.clone()
+        self.inner.drain_token.clone()
+    }
+
+    fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn start_drain(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+        self.inner.drain_tx.send_replace(true);
+        self.inner.drain_token.cancel();
+    }
+
+    /// Completes when the drain has begun.
+    fn drained(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.drain_tx.subscribe();
+        async move {
+            let _ = rx.wait_for(|draining| *draining).await;
+        }
     }
 }
 
@@ -184,7 +226,7 @@ impl Server {
         let mut conns = JoinSet::new();
         accept_until(&listener, &mut conns, &shared, shutdown).await;
 
-        lifecycle.stopping.store(true, Ordering::SeqCst);
+        lifecycle.stop();
         tracing::info!(
             delay_secs = options.shutdown_delay.as_secs_f64(),
             open_connections = conns.len(),
@@ -203,7 +245,7 @@ impl Server {
             open_connections = conns.len(),
             "stopped accepting; closing idle connections and draining requests in flight"
         );
-        lifecycle.drain.cancel();
+        lifecycle.start_drain();
         let drained = tokio::time::timeout(options.drain_deadline, async {
             while let Some(done) = conns.join_next().await {
                 log_panic(done);
@@ -271,8 +313,13 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     // Small JSON answers should leave at once rather than wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     let state = Arc::new(ConnState::new());
-    let drain = shared.lifecycle.drain.clone();
-    let io = GuardedIo::new(stream, state.clone(), shared.options, drain.clone());
+    let drained = shared.lifecycle.drained();
+    let io = GuardedIo::new(
+        stream,
+        state.clone(),
+        shared.options,
+        shared.lifecycle.clone(),
+    );
     let service = ConnService {
         shared,
         state,
@@ -286,7 +333,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let mut conn = pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,
-        () = drain.cancelled() => {
+        () = drained => {
             conn.as_mut().graceful_shutdown();
             conn.await
         }
@@ -318,7 +365,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let timed = TimedBody::new(
             body,
             self.shared.options.body_read_timeout,
-            self.shared.lifecycle.drain.clone(),
+            self.shared.lifecycle.clone(),
         );
         let tripped = timed.tripped();
         let req = Request::from_parts(parts, Body::new(timed));

@@ -4,6 +4,9 @@
 //! asks for it here. Outside CI a missing dependency skips the test with a loud message on stderr;
 //! with `CI=true` it fails the test, so a green CI run never hides a tier that did not run.
 
+#[cfg(feature = "load")]
+pub mod load;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -73,12 +73,23 @@ pub struct TestApp {
 }
 
 pub async fn spawn_frontend(backend_url: &str) -> (SocketAddr, oneshot::Sender<()>) {
+    spawn_frontend_with(backend_url, &[]).await
+}
+
+/// A frontend with extra environment variables (`HEADER_READ_TIMEOUT`, ...).
+pub async fn spawn_frontend_with(
+    backend_url: &str,
+    vars: &[(&str, &str)],
+) -> (SocketAddr, oneshot::Sender<()>) {
     let url = backend_url.to_owned();
     let config = todo_frontend::config::Config::from_lookup(|k| match k {
         "HOST" => Some("127.0.0.1".into()),
         "PORT" => Some("0".into()),
         "BACKEND_URL" => Some(url.clone()),
-        _ => None,
+        _ => vars
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned()),
     })
     .unwrap();
     let app = todo_frontend::startup::Application::build(&config)

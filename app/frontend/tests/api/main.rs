@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod headers;
 mod helpers;
+mod hostile;
 mod pages;
 mod process;
 mod proxy;

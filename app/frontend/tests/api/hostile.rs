@@ -1,0 +1,91 @@
+//! Hostile clients against the frontend: slow or incomplete requests get 408 in the JSON error
+//! shape instead of holding a connection.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{TestBackend, spawn_frontend_with};
+
+/// The read timeouts of these tests; every wait is checked against it.
+const TIMEOUT: Duration = Duration::from_millis(700);
+
+async fn frontend(
+    backend: &TestBackend,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    spawn_frontend_with(
+        &backend.url(),
+        &[("HEADER_READ_TIMEOUT", "0.7"), ("BODY_READ_TIMEOUT", "0.7")],
+    )
+    .await
+}
+
+/// Sends `raw`, then reads until the server closes; the answer and the time it took.
+async fn send_and_wait(addr: std::net::SocketAddr, raw: &[u8]) -> (String, Duration) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(raw).await.unwrap();
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+fn json_body(answer: &str) -> Value {
+    let (_, body) = answer.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+#[tokio::test]
+async fn a_half_sent_head_gets_408_json_after_the_header_timeout() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = frontend(&backend).await;
+    let (answer, waited) = send_and_wait(addr, b"GET /health HTTP/1.1\r\nHost: x\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert_eq!(json_body(&answer)["error"]["code"], "request_timeout");
+    assert!(
+        waited >= TIMEOUT.mul_f64(0.9) && waited < TIMEOUT * 10,
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_short_api_body_gets_408_json_not_a_gateway_error() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = frontend(&backend).await;
+    let raw = b"POST /api/demo/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"title\":";
+    let (answer, waited) = send_and_wait(addr, raw).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    let body = json_body(&answer);
+    assert_eq!(body["error"]["code"], "request_timeout", "{body}");
+    assert!(body["error"]["message"].is_string());
+    assert!(
+        waited >= TIMEOUT.mul_f64(0.9) && waited < TIMEOUT * 10,
+        "{waited:?}"
+    );
+    // Nothing reached the backend's store.
+    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tasks.is_empty(), "{tasks:?}");
+}
+
+#[tokio::test]
+async fn a_short_form_body_gets_408() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = frontend(&backend).await;
+    let raw = b"POST /user HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50\r\n\r\nuser_id=al";
+    let (answer, _) = send_and_wait(addr, raw).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        !answer.to_ascii_lowercase().contains("set-cookie"),
+        "{answer}"
+    );
+}

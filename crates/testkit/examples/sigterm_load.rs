@@ -1,0 +1,89 @@
+//! Measures what clients see when an app binary gets SIGTERM under load.
+//!
+//! ```text
+//! cargo build -p todo-backend -p todo-frontend
+//! cargo run -p testkit --features load --example sigterm_load -- target/debug/todo-backend 5
+//! cargo run -p testkit --features load --example sigterm_load -- target/debug/todo-frontend 5
+//! ```
+//!
+//! Arguments: the binary and the shutdown delay in seconds (passed as `SHUTDOWN_DELAY`). 32
+//! keep-alive clients request `/health` for 1 s, then the binary gets SIGTERM; requests are
+//! counted by when they started: within the delay (less 0.2 s) or after it. The backend runs
+//! on a throw-away SQLite file; the frontend points at a closed port (its `/health` does not
+//! need the backend).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use testkit::load::{self, Plan};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [binary, delay] = args.as_slice() else {
+        eprintln!("usage: sigterm_load BINARY DELAY_SECS");
+        return std::process::ExitCode::from(2);
+    };
+    let Ok(delay_secs) = delay.parse::<f64>() else {
+        eprintln!("error: DELAY_SECS {delay:?} is not a number");
+        return std::process::ExitCode::from(2);
+    };
+    let dir = std::env::temp_dir().join(format!("sigterm-load-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let db = format!("sqlite://{}", dir.join("t.db").display());
+    let env = [
+        ("SHUTDOWN_DELAY", delay.as_str()),
+        ("DATABASE_URL", db.as_str()),
+        ("AGENT", "rules"),
+        ("BACKEND_URL", "http://127.0.0.1:9"),
+    ];
+    let (mut child, base) = match load::start(&PathBuf::from(binary), &env).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let window = Duration::from_secs_f64(delay_secs)
+        .saturating_sub(Duration::from_millis(200))
+        .max(Duration::from_millis(500));
+    let plan = Plan {
+        base,
+        path: "/health".into(),
+        clients: 32,
+        warm_up: Duration::from_secs(1),
+        window,
+        tail: Duration::from_secs(1),
+    };
+    let report = load::run(&plan, || load::sigterm(&child)).await;
+    let (code, waited) = load::wait_exit(&mut child, Duration::from_secs(60));
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("binary: {binary}, SHUTDOWN_DELAY={delay}, 32 keep-alive clients on /health");
+    println!(
+        "before SIGTERM: {} ok, {} refused, {} failed",
+        report.before.ok, report.before.refused, report.before.failed
+    );
+    println!(
+        "first {:.1} s after SIGTERM: {} ok, {} refused, {} failed",
+        window.as_secs_f64(),
+        report.during.ok,
+        report.during.refused,
+        report.during.failed
+    );
+    println!(
+        "later: {} ok, {} refused, {} failed",
+        report.after.ok, report.after.refused, report.after.failed
+    );
+    match report.ready_failed_after {
+        Some((d, what)) => println!("/ready: {what} {:.3} s after SIGTERM", d.as_secs_f64()),
+        None => println!("/ready kept answering 200"),
+    }
+    println!(
+        "exit code {code:?}, {:.2} s after the load stopped",
+        waited.as_secs_f64()
+    );
+    for e in &report.examples {
+        println!("  e.g. {e}");
+    }
+    std::process::ExitCode::SUCCESS
+}
