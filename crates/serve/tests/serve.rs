@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Response, StatusCode};
 use axum::routing::{get, post};
+use testkit::load::Outcome;
 use todo_serve::{Lifecycle, Options, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -208,27 +209,19 @@ async fn during_the_delay_it_serves_and_asks_clients_to_reconnect() {
         ..options()
     })
     .await;
-    let http = reqwest::Client::new();
-    let addr = server.addr;
-    let url = |p: &str| format!("http://{addr}{p}");
-    assert_eq!(http.get(url("/ready")).send().await.unwrap().status(), 200);
+    let mut http = testkit::load::Client::new(&format!("http://{}", server.addr));
+    assert_eq!(http.get("/ready").await.0, Outcome::Ok);
     let started = Instant::now();
     server.signal();
     // /ready turns 503 at once (first poll after the signal).
-    let mut ready = 200;
+    let mut ready = String::new();
     while started.elapsed() < Duration::from_millis(500) {
-        ready = http
-            .get(url("/ready"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        if ready == 503 {
+        ready = http.get("/ready").await.1;
+        if ready == "status 503" {
             break;
         }
     }
-    assert_eq!(ready, 503);
+    assert_eq!(ready, "status 503");
     assert!(server.lifecycle.is_stopping());
     // New connections are still accepted and answered, with `Connection: close`.
     let mut s = server.connect().await;
