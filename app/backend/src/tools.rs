@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    StatusFilter, Task, TaskDescription, TaskId, TaskTitle, UserId, ValidationError,
+    Cursor, PageLimit, StatusFilter, Task, TaskDescription, TaskNumber, TaskRef, TaskTitle, UserId,
+    ValidationError,
 };
-use crate::store::{Store, StoreError, TaskChanges};
+use crate::store::{Store, StoreError, TaskChanges, TaskPage};
 
 pub const ADD_TASK: &str = "add_task";
 pub const LIST_TASKS: &str = "list_tasks";
@@ -21,8 +22,8 @@ pub const UPDATE_TASK: &str = "update_task";
 /// Why a tool call did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    #[error("task {0} not found")]
-    NotFound(TaskId),
+    #[error("{0} not found")]
+    NotFound(TaskRef),
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error("unknown tool {0:?}")]
@@ -50,16 +51,19 @@ pub async fn add_task(
     Ok(store.insert_task(user, title, description).await?)
 }
 
+/// One page of the user's tasks, newest first.
 pub async fn list_tasks(
     store: &Store,
     user: &UserId,
     filter: StatusFilter,
-) -> Result<Vec<Task>, ToolError> {
-    Ok(store.list_tasks(user, filter).await?)
+    limit: PageLimit,
+    after: Option<Cursor>,
+) -> Result<TaskPage, ToolError> {
+    Ok(store.list_tasks(user, filter, limit, after).await?)
 }
 
 /// Reads one task (used by the REST API beside the five tools).
-pub async fn get_task(store: &Store, user: &UserId, id: TaskId) -> Result<Task, ToolError> {
+pub async fn get_task(store: &Store, user: &UserId, id: TaskRef) -> Result<Task, ToolError> {
     store
         .get_task(user, id)
         .await?
@@ -70,7 +74,7 @@ pub async fn get_task(store: &Store, user: &UserId, id: TaskId) -> Result<Task, 
 pub async fn complete_task(
     store: &Store,
     user: &UserId,
-    id: TaskId,
+    id: TaskRef,
     completed: Option<bool>,
 ) -> Result<Task, ToolError> {
     let task = match completed {
@@ -86,7 +90,7 @@ pub async fn complete_task(
     task.ok_or(ToolError::NotFound(id))
 }
 
-pub async fn delete_task(store: &Store, user: &UserId, id: TaskId) -> Result<Task, ToolError> {
+pub async fn delete_task(store: &Store, user: &UserId, id: TaskRef) -> Result<Task, ToolError> {
     store
         .delete_task(user, id)
         .await?
@@ -96,7 +100,7 @@ pub async fn delete_task(store: &Store, user: &UserId, id: TaskId) -> Result<Tas
 pub async fn update_task(
     store: &Store,
     user: &UserId,
-    id: TaskId,
+    id: TaskRef,
     changes: &TaskChanges,
 ) -> Result<Task, ToolError> {
     if changes.title.is_none() && changes.description.is_none() && changes.completed.is_none() {
@@ -142,19 +146,42 @@ pub struct AddTaskArgs {
     pub description: Option<String>,
 }
 
+/// The tasks `list_tasks` returns when the call gives no `limit`.
+pub const TOOL_LIST_DEFAULT: u32 = 20;
+/// The most tasks one `list_tasks` call returns.
+pub const TOOL_LIST_MAX: u32 = 100;
+
 /// Arguments of `list_tasks`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
     /// all (default), pending or completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusArg>,
+    /// How many tasks to return: 1-100, default 20.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The next_cursor of the previous answer, to continue the list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// What `list_tasks` answers: a capped page and how many tasks it left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskList {
+    /// The tasks of this page, newest first.
+    pub tasks: Vec<Task>,
+    /// How many more tasks match after this page.
+    pub remaining: i64,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Arguments of `complete_task`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CompleteTaskArgs {
-    /// The id of the task.
-    pub task_id: i64,
+    /// The task's number, as list_tasks shows it (not its id).
+    pub number: i64,
     /// true (default) marks it done, false marks it pending again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<bool>,
@@ -163,15 +190,15 @@ pub struct CompleteTaskArgs {
 /// Arguments of `delete_task`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DeleteTaskArgs {
-    /// The id of the task.
-    pub task_id: i64,
+    /// The task's number, as list_tasks shows it (not its id).
+    pub number: i64,
 }
 
 /// Arguments of `update_task`; give at least one field to change.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateTaskArgs {
-    /// The id of the task.
-    pub task_id: i64,
+    /// The task's number, as list_tasks shows it (not its id).
+    pub number: i64,
     /// The new title, 1-200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -191,28 +218,53 @@ impl AddTaskArgs {
     }
 }
 
+fn number_ref(number: i64) -> Result<TaskRef, ValidationError> {
+    TaskNumber::new(number).map(TaskRef::Number)
+}
+
 impl ListTasksArgs {
-    pub async fn run(&self, store: &Store, user: &UserId) -> Result<Vec<Task>, ToolError> {
-        list_tasks(store, user, self.status.unwrap_or_default().into()).await
+    pub async fn run(&self, store: &Store, user: &UserId) -> Result<TaskList, ToolError> {
+        let filter = self.status.unwrap_or_default().into();
+        let limit = match self.limit.unwrap_or(TOOL_LIST_DEFAULT) {
+            n @ 1..=TOOL_LIST_MAX => PageLimit::new(n)?,
+            _ => {
+                return Err(ValidationError::new(
+                    "invalid_arguments",
+                    format!("limit must be from 1 to {TOOL_LIST_MAX}"),
+                )
+                .into());
+            }
+        };
+        let after = self.cursor.as_deref().map(Cursor::parse).transpose()?;
+        let page = list_tasks(store, user, filter, limit, after).await?;
+        let remaining = match page.next {
+            Some(next) => store.count_user_tasks(user, filter, Some(next)).await?,
+            None => 0,
+        };
+        Ok(TaskList {
+            tasks: page.tasks,
+            remaining,
+            next_cursor: page.next.map(Cursor::token),
+        })
     }
 }
 
 impl CompleteTaskArgs {
     pub async fn run(&self, store: &Store, user: &UserId) -> Result<Task, ToolError> {
-        let id = TaskId::new(self.task_id)?;
+        let id = number_ref(self.number)?;
         complete_task(store, user, id, Some(self.completed.unwrap_or(true))).await
     }
 }
 
 impl DeleteTaskArgs {
     pub async fn run(&self, store: &Store, user: &UserId) -> Result<Task, ToolError> {
-        delete_task(store, user, TaskId::new(self.task_id)?).await
+        delete_task(store, user, number_ref(self.number)?).await
     }
 }
 
 impl UpdateTaskArgs {
     pub async fn run(&self, store: &Store, user: &UserId) -> Result<Task, ToolError> {
-        let id = TaskId::new(self.task_id)?;
+        let id = number_ref(self.number)?;
         let changes = TaskChanges {
             title: self.title.as_deref().map(TaskTitle::parse).transpose()?,
             description: self
@@ -235,12 +287,15 @@ pub struct ToolSpec {
 }
 
 pub const ADD_TASK_DESCRIPTION: &str = "Create a new task for the user.";
-pub const LIST_TASKS_DESCRIPTION: &str =
-    "List the user's tasks, newest first; filter by status all, pending or completed.";
-pub const COMPLETE_TASK_DESCRIPTION: &str =
-    "Mark a task as completed (or as pending again with completed=false).";
-pub const DELETE_TASK_DESCRIPTION: &str = "Delete a task.";
-pub const UPDATE_TASK_DESCRIPTION: &str = "Change a task's title, description or completion state.";
+pub const LIST_TASKS_DESCRIPTION: &str = "List the user's tasks, newest first; filter by status \
+all, pending or completed. Answers at most `limit` tasks (default 20, at most 100), how many more \
+remain, and a next_cursor to pass as `cursor` for the next page. Each task has a `number`: the \
+user's task number that the other tools take.";
+pub const COMPLETE_TASK_DESCRIPTION: &str = "Mark the task with this number as completed (or as \
+pending again with completed=false); setting the state it already has changes nothing.";
+pub const DELETE_TASK_DESCRIPTION: &str = "Delete the task with this number.";
+pub const UPDATE_TASK_DESCRIPTION: &str =
+    "Change the title, description or completion state of the task with this number.";
 
 /// The five tools with schemas derived from their argument types.
 pub fn specs() -> Vec<ToolSpec> {

@@ -18,8 +18,9 @@ const MAX_ROUNDS: usize = 5;
 /// Earlier messages sent as context.
 const HISTORY: usize = 20;
 const SYSTEM_PROMPT: &str = "You are a friendly assistant that manages the user's to-do list. \
-Use the tools to add, list, complete, update and delete tasks; never invent task ids, list the \
-tasks first when unsure. Answer briefly in plain sentences.";
+Use the tools to add, list, complete, update and delete tasks. Tasks are named by their number \
+(the `number` field, shown to the user as #N); never invent numbers, list the tasks first when \
+unsure. Answer briefly in plain sentences.";
 
 /// Talks to `{base_url}/chat/completions`.
 pub struct OpenAiAgent {

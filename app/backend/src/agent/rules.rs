@@ -3,8 +3,11 @@
 use serde_json::{Value, json};
 
 use super::{Agent, AgentError, Reply, ToolCallRecord, Turn, run_tool};
-use crate::domain::Task;
-use crate::tools::{ADD_TASK, COMPLETE_TASK, DELETE_TASK, LIST_TASKS, UPDATE_TASK};
+use crate::domain::{PageLimit, StatusFilter, Task};
+use crate::store::StoreError;
+use crate::tools::{
+    ADD_TASK, COMPLETE_TASK, DELETE_TASK, LIST_TASKS, TOOL_LIST_MAX, TaskList, UPDATE_TASK,
+};
 
 /// Deterministic and offline: the same message always makes the same tool calls.
 #[derive(Debug, Clone, Copy, Default)]
@@ -13,7 +16,8 @@ pub struct RulesAgent;
 /// Which task a request points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
-    Id(i64),
+    /// The user's task number, as the page shows it.
+    Number(i64),
     Title(String),
 }
 
@@ -30,12 +34,52 @@ enum Intent {
     Unknown,
 }
 
-const HELP: &str = "I can manage your tasks. Try:\n\
-- \"add buy milk\" or \"remind me to call mom tomorrow\"\n\
-- \"what's pending?\", \"show completed\" or \"list my tasks\"\n\
-- \"mark 3 as done\" or \"complete buy milk\"\n\
-- \"rename 4 to pay rent\"\n\
-- \"delete task 2\"";
+/// The help text, with examples that use the user's own task numbers: the newest pending task
+/// for "mark … as done", the newest task for rename and delete. A user without tasks sees the
+/// number the first new task will get.
+async fn help(turn: &Turn<'_>) -> Result<String, StoreError> {
+    let newest = turn
+        .store
+        .list_tasks(turn.user, StatusFilter::All, one(), None)
+        .await?
+        .tasks;
+    let pending = turn
+        .store
+        .list_tasks(turn.user, StatusFilter::Pending, one(), None)
+        .await?
+        .tasks;
+    let (done_example, other_example) = match (pending.first(), newest.first()) {
+        (Some(p), Some(n)) => (p, n),
+        (None, Some(n)) => (n, n),
+        _ => {
+            let next = turn.store.next_task_number(turn.user).await?;
+            return Ok(format!(
+                "I can manage your tasks. Try:\n\
+                 - \"add buy milk\" or \"remind me to call mom tomorrow\"\n\
+                 - \"what's pending?\", \"show completed\" or \"list my tasks\"\n\
+                 Each task gets a number, shown beside it in your list; your next task will be \
+                 #{next}. Then say \"mark {next} as done\", \"rename {next} to pay rent\" or \
+                 \"delete task {next}\", or name the task: \"complete buy milk\"."
+            ));
+        }
+    };
+    let d = done_example.number;
+    let n = other_example.number;
+    Ok(format!(
+        "I can manage your tasks. Try:\n\
+         - \"add buy milk\" or \"remind me to call mom tomorrow\"\n\
+         - \"what's pending?\", \"show completed\" or \"list my tasks\"\n\
+         - \"mark {d} as done\" or \"complete {}\"\n\
+         - \"rename {n} to pay rent\"\n\
+         - \"delete task {n}\"\n\
+         The numbers are the ones shown beside your tasks.",
+        clip(&done_example.title, 40)
+    ))
+}
+
+fn one() -> PageLimit {
+    PageLimit::new(1).unwrap_or_default()
+}
 
 #[async_trait::async_trait]
 impl Agent for RulesAgent {
@@ -46,7 +90,7 @@ impl Agent for RulesAgent {
     async fn respond(&self, turn: Turn<'_>) -> Result<Reply, AgentError> {
         let mut calls = Vec::new();
         let response = match parse(turn.message) {
-            Intent::Help => HELP.to_owned(),
+            Intent::Help => help(&turn).await?,
             Intent::Greeting => {
                 "Hello! I keep your to-do list. Say \"help\" to see what I can do.".to_owned()
             }
@@ -59,7 +103,7 @@ impl Agent for RulesAgent {
                 let call =
                     run_tool(turn.store, turn.user, ADD_TASK, json!({ "title": title })).await?;
                 let text = match as_task(&call.result) {
-                    Some(t) => format!("Added \"{}\" to your list as task #{}.", t.title, t.id),
+                    Some(t) => format!("Added \"{}\" to your list as task #{}.", t.title, t.number),
                     None => format!("I couldn't add that: {}.", error_text(&call.result)),
                 };
                 calls.push(call);
@@ -80,15 +124,17 @@ impl Agent for RulesAgent {
             Intent::Complete(target, done) => {
                 match resolve(&turn, &mut calls, target, !done).await? {
                     Err(text) => text,
-                    Ok(id) => {
-                        let args = json!({ "task_id": id, "completed": done });
+                    Ok(number) => {
+                        let args = json!({ "number": number, "completed": done });
                         let call = run_tool(turn.store, turn.user, COMPLETE_TASK, args).await?;
                         let text = match as_task(&call.result) {
                             Some(t) if done => {
-                                format!("Nice! Task #{} \"{}\" is done.", t.id, t.title)
+                                format!("Nice! Task #{} \"{}\" is done.", t.number, t.title)
                             }
-                            Some(t) => format!("Task #{} \"{}\" is pending again.", t.id, t.title),
-                            None => not_found_or_error(id, &call.result),
+                            Some(t) => {
+                                format!("Task #{} \"{}\" is pending again.", t.number, t.title)
+                            }
+                            None => not_found_or_error(number, &call.result),
                         };
                         calls.push(call);
                         text
@@ -97,13 +143,12 @@ impl Agent for RulesAgent {
             }
             Intent::Delete(target) => match resolve(&turn, &mut calls, target, false).await? {
                 Err(text) => text,
-                Ok(id) => {
-                    let call =
-                        run_tool(turn.store, turn.user, DELETE_TASK, json!({ "task_id": id }))
-                            .await?;
+                Ok(number) => {
+                    let args = json!({ "number": number });
+                    let call = run_tool(turn.store, turn.user, DELETE_TASK, args).await?;
                     let text = match as_task(&call.result) {
-                        Some(t) => format!("Deleted task #{} \"{}\".", t.id, t.title),
-                        None => not_found_or_error(id, &call.result),
+                        Some(t) => format!("Deleted task #{} \"{}\".", t.number, t.title),
+                        None => not_found_or_error(number, &call.result),
                     };
                     calls.push(call);
                     text
@@ -112,12 +157,12 @@ impl Agent for RulesAgent {
             Intent::Rename(target, title) => match resolve(&turn, &mut calls, target, false).await?
             {
                 Err(text) => text,
-                Ok(id) => {
-                    let args = json!({ "task_id": id, "title": title });
+                Ok(number) => {
+                    let args = json!({ "number": number, "title": title });
                     let call = run_tool(turn.store, turn.user, UPDATE_TASK, args).await?;
                     let text = match as_task(&call.result) {
-                        Some(t) => format!("Renamed task #{} to \"{}\".", t.id, t.title),
-                        None => not_found_or_error(id, &call.result),
+                        Some(t) => format!("Renamed task #{} to \"{}\".", t.number, t.title),
+                        None => not_found_or_error(number, &call.result),
                     };
                     calls.push(call);
                     text
@@ -131,8 +176,9 @@ impl Agent for RulesAgent {
     }
 }
 
-/// Finds the id a target names. A title is looked up with `list_tasks`; `Err` is the reply when
-/// no single task matches. `prefer_completed` favours completed tasks among equal title matches.
+/// Finds the task number a target names. A title is looked up with `list_tasks`, page by page
+/// through all the user's tasks; `Err` is the reply when no single task matches.
+/// `prefer_completed` favours completed tasks among equal title matches.
 async fn resolve(
     turn: &Turn<'_>,
     calls: &mut Vec<ToolCallRecord>,
@@ -140,18 +186,26 @@ async fn resolve(
     prefer_completed: bool,
 ) -> Result<Result<i64, String>, AgentError> {
     let wanted = match target {
-        Target::Id(id) => return Ok(Ok(id)),
+        Target::Number(number) => return Ok(Ok(number)),
         Target::Title(title) => title,
     };
-    let call = run_tool(
-        turn.store,
-        turn.user,
-        LIST_TASKS,
-        json!({ "status": "all" }),
-    )
-    .await?;
-    let tasks: Vec<Task> = serde_json::from_value(call.result.clone()).unwrap_or_default();
-    calls.push(call);
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = json!({ "status": "all", "limit": TOOL_LIST_MAX });
+        if let Some(c) = &cursor {
+            args["cursor"] = json!(c);
+        }
+        let call = run_tool(turn.store, turn.user, LIST_TASKS, args).await?;
+        let page = as_list(&call.result);
+        calls.push(call);
+        let Some(page) = page else { break };
+        tasks.extend(page.tasks);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
     let needle = wanted.to_lowercase();
     let exact: Vec<&Task> = tasks
         .iter()
@@ -173,12 +227,12 @@ async fn resolve(
         ([], _) => Err(format!(
             "I couldn't find a task matching \"{wanted}\". Say \"list my tasks\" to see them."
         )),
-        ([one], _) => Ok(one.id),
-        (_, [one]) => Ok(one.id),
+        ([one], _) => Ok(one.number),
+        (_, [one]) => Ok(one.number),
         (many, _) => Err(format!(
             "More than one task matches \"{wanted}\": {}. Which one? Use its number.",
             many.iter()
-                .map(|t| format!("#{} \"{}\"", t.id, t.title))
+                .map(|t| format!("#{} \"{}\"", t.number, t.title))
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
@@ -189,6 +243,10 @@ fn as_task(value: &Value) -> Option<Task> {
     serde_json::from_value(value.clone()).ok()
 }
 
+fn as_list(value: &Value) -> Option<TaskList> {
+    serde_json::from_value(value.clone()).ok()
+}
+
 fn error_text(value: &Value) -> String {
     value["error"]
         .as_str()
@@ -196,17 +254,23 @@ fn error_text(value: &Value) -> String {
         .to_owned()
 }
 
-fn not_found_or_error(id: i64, result: &Value) -> String {
+fn not_found_or_error(number: i64, result: &Value) -> String {
     let text = error_text(result);
     if text.contains("not found") {
-        format!("I couldn't find task #{id}. Say \"list my tasks\" to see your tasks.")
+        format!("I couldn't find task #{number}. Say \"list my tasks\" to see your tasks.")
     } else {
         format!("That didn't work: {text}.")
     }
 }
 
+/// The list in words, capped at the tool's page, with how many tasks it left out.
 fn describe_list(status: &str, result: &Value) -> String {
-    let tasks: Vec<Task> = serde_json::from_value(result.clone()).unwrap_or_default();
+    let Some(TaskList {
+        tasks, remaining, ..
+    }) = as_list(result)
+    else {
+        return format!("I couldn't list your tasks: {}.", error_text(result));
+    };
     if tasks.is_empty() {
         return match status {
             "pending" => "You have no pending tasks. Nice work!".to_owned(),
@@ -219,15 +283,31 @@ fn describe_list(status: &str, result: &Value) -> String {
         "completed" => "completed ",
         _ => "",
     };
-    let noun = if tasks.len() == 1 { "task" } else { "tasks" };
-    let mut text = format!("You have {} {kind}{noun}:", tasks.len());
+    let total = i64::try_from(tasks.len())
+        .unwrap_or(i64::MAX)
+        .saturating_add(remaining);
+    let noun = if total == 1 { "task" } else { "tasks" };
+    let mut text = if remaining > 0 {
+        format!(
+            "You have {total} {kind}{noun}; here are the newest {}:",
+            tasks.len()
+        )
+    } else {
+        format!("You have {total} {kind}{noun}:")
+    };
     for t in &tasks {
         let mark = if status == "all" && t.completed {
             " (done)"
         } else {
             ""
         };
-        text.push_str(&format!("\n#{} {}{mark}", t.id, t.title));
+        text.push_str(&format!("\n#{} {}{mark}", t.number, t.title));
+    }
+    if remaining > 0 {
+        let more = if remaining == 1 { "task" } else { "tasks" };
+        text.push_str(&format!(
+            "\n…and {remaining} more {more} not shown here; the task list on the page has them all."
+        ));
     }
     text
 }
@@ -300,7 +380,7 @@ fn target(s: &str) -> Option<Target> {
         return None;
     }
     if s.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Target::Id(s.parse().unwrap_or(i64::MAX)));
+        return Some(Target::Number(s.parse().unwrap_or(i64::MAX)));
     }
     let s = after(s, "the").unwrap_or(s);
     Some(Target::Title(unquote(s).to_owned()))
@@ -582,7 +662,7 @@ mod tests {
     use super::*;
 
     fn id(n: i64) -> Target {
-        Target::Id(n)
+        Target::Number(n)
     }
     fn title(s: &str) -> Target {
         Target::Title(s.to_owned())

@@ -2,12 +2,14 @@
 
 mod account;
 mod chat;
+mod listing;
 mod task;
 mod text;
 mod user_id;
 
 pub use account::{check_login_password, check_password, parse_login_email, parse_signup_email};
 pub use chat::{Conversation, Message, Role};
+pub use listing::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, PageLimit, TaskNumber, TaskRef};
 pub use task::{StatusFilter, Task, TaskDescription, TaskId, TaskTitle};
 pub use text::{check_multiline_text, check_single_line_text};
 pub use user_id::{UserId, parse_user_id};

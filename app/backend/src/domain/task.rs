@@ -10,7 +10,11 @@ const DESCRIPTION_MAX: usize = 2000;
 /// A task as stored and as sent to clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Task {
+    /// The global, stable id the REST API addresses the task by.
     pub id: i64,
+    /// The user's task number (1, 2, 3…, never reused): what the page shows and the chat and the
+    /// MCP tools accept.
+    pub number: i64,
     pub user_id: String,
     pub title: String,
     pub description: String,

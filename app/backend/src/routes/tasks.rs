@@ -2,13 +2,17 @@
 //! [`crate::tools`].
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::extract::{TaskPath, UserPath};
-use crate::domain::{StatusFilter, Task, TaskDescription, TaskTitle};
+use crate::domain::{
+    Cursor, PageLimit, StatusFilter, Task, TaskDescription, TaskRef, TaskTitle, UserId,
+};
 use crate::error::{ApiError, AppJson, ErrorBody};
 use crate::state::AppState;
 use crate::store::TaskChanges;
@@ -35,22 +39,44 @@ pub struct TaskUpdate {
     pub completed: Option<bool>,
 }
 
+/// Body of `PATCH /api/{user_id}/tasks/{id}/complete`; without a body the state flips.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    /// The state to set: sending it twice changes nothing the second time.
+    pub completed: bool,
+}
+
 /// Query of `GET /api/{user_id}/tasks`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// `all` (default), `pending` or `completed`.
     pub status: Option<String>,
+    /// Tasks per page: a decimal number from 1 to 500, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// The `X-Next-Cursor` of the previous page, to get the next one.
+    pub cursor: Option<String>,
 }
 
-/// The user's tasks, newest first.
+/// The user's tasks, newest first, one page at a time.
+///
+/// When more tasks follow, the answer carries `X-Next-Cursor` (pass it back as `cursor`) and a
+/// `Link` header with `rel="next"`; the last page has neither. Each task has a stable global `id`,
+/// used by these REST routes, and a per-user `number` (1, 2, 3…, never reused), which the page
+/// shows and the chat and the MCP tools take.
 #[utoipa::path(get, path = "/api/{user_id}/tasks", tag = "tasks",
     params(("user_id" = String, Path), ListQuery),
-    responses((status = 200, body = [Task]), (status = 422, body = ErrorBody)))]
+    responses(
+        (status = 200, body = [Task], headers(
+            ("X-Next-Cursor" = String, description = "Opaque cursor of the next page; absent on the last page"),
+            ("Link" = String, description = "`<url of the next page>; rel=\"next\"`; absent on the last page"))),
+        (status = 422, body = ErrorBody, description = "invalid_status, invalid_query (limit) or invalid_cursor")))]
 pub async fn list(
     State(state): State<AppState>,
     UserPath(user): UserPath,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Vec<Task>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest {
         code: "invalid_query",
         message: e.body_text(),
@@ -59,7 +85,41 @@ pub async fn list(
         None => StatusFilter::All,
         Some(s) => StatusFilter::parse(s)?,
     };
-    Ok(Json(tools::list_tasks(&state.store, &user, filter).await?))
+    let limit = match query.limit.as_deref() {
+        None => PageLimit::default(),
+        Some(l) => PageLimit::parse(l)?,
+    };
+    let after = query.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let page = tools::list_tasks(&state.store, &user, filter, limit, after).await?;
+    let mut headers = HeaderMap::new();
+    if let Some(next) = page.next {
+        let token = next.token();
+        let link = format!(
+            "</api/{}/tasks?status={}&limit={}&cursor={token}>; rel=\"next\"",
+            path_segment(&user),
+            filter.as_str(),
+            limit.get()
+        );
+        if let (Ok(token), Ok(link)) = (HeaderValue::from_str(&token), HeaderValue::from_str(&link))
+        {
+            headers.insert("x-next-cursor", token);
+            headers.insert(header::LINK, link);
+        }
+    }
+    Ok((headers, Json(page.tasks)).into_response())
+}
+
+/// The user id percent-encoded for a path segment (RFC 3986 unreserved characters and `@` stay).
+fn path_segment(user: &UserId) -> String {
+    let mut out = String::new();
+    for b in user.as_str().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Creates a task.
@@ -86,7 +146,9 @@ pub async fn get(
     State(state): State<AppState>,
     TaskPath(user, id): TaskPath,
 ) -> Result<Json<Task>, ApiError> {
-    Ok(Json(tools::get_task(&state.store, &user, id).await?))
+    Ok(Json(
+        tools::get_task(&state.store, &user, TaskRef::Id(id)).await?,
+    ))
 }
 
 /// Changes the given fields of a task.
@@ -108,7 +170,7 @@ pub async fn update(
         completed: body.completed,
     };
     Ok(Json(
-        tools::update_task(&state.store, &user, id, &changes).await?,
+        tools::update_task(&state.store, &user, TaskRef::Id(id), &changes).await?,
     ))
 }
 
@@ -120,19 +182,40 @@ pub async fn delete(
     State(state): State<AppState>,
     TaskPath(user, id): TaskPath,
 ) -> Result<StatusCode, ApiError> {
-    tools::delete_task(&state.store, &user, id).await?;
+    tools::delete_task(&state.store, &user, TaskRef::Id(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Flips a task between completed and pending.
+/// Sets a task's completion state with `{"completed": bool}` (idempotent); without a body it
+/// flips the state (kept for older clients).
 #[utoipa::path(patch, path = "/api/{user_id}/tasks/{id}/complete", tag = "tasks",
     params(("user_id" = String, Path), ("id" = i64, Path)),
-    responses((status = 200, body = Task), (status = 404, body = ErrorBody)))]
+    request_body(content = Option<CompleteBody>, description = "Optional: the state to set"),
+    responses((status = 200, body = Task), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn toggle(
     State(state): State<AppState>,
     TaskPath(user, id): TaskPath,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<Task>, ApiError> {
+    let completed = if body.is_empty() {
+        None
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "expected Content-Type: application/json (or no body, to flip the state)".into(),
+            ));
+        }
+        let Json(CompleteBody { completed }) = Json::<CompleteBody>::from_bytes(&body)?;
+        Some(completed)
+    };
     Ok(Json(
-        tools::complete_task(&state.store, &user, id, None).await?,
+        tools::complete_task(&state.store, &user, TaskRef::Id(id), completed).await?,
     ))
 }

@@ -18,7 +18,7 @@ use sqlx::sqlite::{
 
 use crate::config::DatabaseUrl;
 
-pub use tasks::TaskChanges;
+pub use tasks::{TaskChanges, TaskPage};
 pub use users::UserRecord;
 
 /// A pool of connections to one of the two supported databases.

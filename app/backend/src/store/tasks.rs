@@ -1,7 +1,12 @@
 use chrono::Utc;
 
 use super::{Store, StoreError, on_pool};
-use crate::domain::{StatusFilter, Task, TaskDescription, TaskId, TaskTitle, UserId};
+use crate::domain::{
+    Cursor, PageLimit, StatusFilter, Task, TaskDescription, TaskRef, TaskTitle, UserId,
+};
+
+/// The columns of a [`Task`], in the order `query_as` reads them.
+const COLUMNS: &str = "id, number, user_id, title, description, completed, created_at, updated_at";
 
 /// The fields an update sets; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
@@ -11,7 +16,32 @@ pub struct TaskChanges {
     pub completed: Option<bool>,
 }
 
+/// One page of a user's tasks, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// The `WHERE` condition that picks a task by id or by number (`$1`) for a user (`$2`).
+fn key_condition(task: TaskRef) -> (&'static str, i64) {
+    match task {
+        TaskRef::Id(id) => ("id = $1 AND user_id = $2", id.get()),
+        TaskRef::Number(n) => ("number = $1 AND user_id = $2", n.get()),
+    }
+}
+
+fn status_condition(filter: StatusFilter) -> &'static str {
+    match filter {
+        StatusFilter::All => "",
+        StatusFilter::Pending => " AND completed = FALSE",
+        StatusFilter::Completed => " AND completed = TRUE",
+    }
+}
+
 impl Store {
+    /// Creates a task with the user's next number, in one transaction with the counter.
     pub async fn insert_task(
         &self,
         user: &UserId,
@@ -19,100 +49,170 @@ impl Store {
         description: &TaskDescription,
     ) -> Result<Task, StoreError> {
         let now = Utc::now();
-        let sql = "INSERT INTO tasks (user_id, title, description, completed, created_at, updated_at) \
-             VALUES ($1, $2, $3, FALSE, $4, $4) \
-             RETURNING id, user_id, title, description, completed, created_at, updated_at";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
-            .bind(user.as_str())
-            .bind(title.as_str())
-            .bind(description.as_str())
-            .bind(now)
-            .fetch_one(pool)
-            .await?))
+        let next_number = "INSERT INTO task_numbers (user_id, last_number) VALUES ($1, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET last_number = task_numbers.last_number + 1 \
+             RETURNING last_number";
+        let insert = format!(
+            "INSERT INTO tasks (user_id, number, title, description, completed, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING {COLUMNS}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let number: i64 = sqlx::query_scalar(next_number)
+                .bind(user.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            let task = sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(insert))
+                .bind(user.as_str())
+                .bind(number)
+                .bind(title.as_str())
+                .bind(description.as_str())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            task
+        }))
     }
 
-    /// The user's tasks, newest first.
+    /// One page of the user's tasks, newest first: at most `limit` tasks older than `after`.
     pub async fn list_tasks(
         &self,
         user: &UserId,
         filter: StatusFilter,
-    ) -> Result<Vec<Task>, StoreError> {
-        let sql = match filter {
-            StatusFilter::All => {
-                "SELECT id, user_id, title, description, completed, created_at, updated_at \
-                 FROM tasks WHERE user_id = $1 ORDER BY id DESC"
-            }
-            StatusFilter::Pending => {
-                "SELECT id, user_id, title, description, completed, created_at, updated_at \
-                 FROM tasks WHERE user_id = $1 AND completed = FALSE ORDER BY id DESC"
-            }
-            StatusFilter::Completed => {
-                "SELECT id, user_id, title, description, completed, created_at, updated_at \
-                 FROM tasks WHERE user_id = $1 AND completed = TRUE ORDER BY id DESC"
-            }
-        };
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
+        limit: PageLimit,
+        after: Option<Cursor>,
+    ) -> Result<TaskPage, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM tasks WHERE user_id = $1{} AND id < $2 ORDER BY id DESC LIMIT $3",
+            status_condition(filter)
+        );
+        let before = after.map_or(i64::MAX, Cursor::before_id);
+        let limit = usize::try_from(limit.get()).unwrap_or(usize::MAX);
+        // One row more than asked tells whether another page follows.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1);
+        let mut tasks = on_pool!(self, pool => sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))
             .bind(user.as_str())
+            .bind(before)
+            .bind(fetch)
             .fetch_all(pool)
-            .await?))
+            .await?);
+        let next = if tasks.len() > limit {
+            tasks.truncate(limit);
+            tasks.last().map(|t| Cursor::after(t.id))
+        } else {
+            None
+        };
+        Ok(TaskPage { tasks, next })
     }
 
-    pub async fn get_task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let sql = "SELECT id, user_id, title, description, completed, created_at, updated_at \
-                   FROM tasks WHERE id = $1 AND user_id = $2";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
-            .bind(id.get())
+    /// How many of the user's tasks a listing has past `after` (all of them without a cursor).
+    pub async fn count_user_tasks(
+        &self,
+        user: &UserId,
+        filter: StatusFilter,
+        after: Option<Cursor>,
+    ) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM tasks WHERE user_id = $1{} AND id < $2",
+            status_condition(filter)
+        );
+        let before = after.map_or(i64::MAX, Cursor::before_id);
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .bind(user.as_str())
+                .bind(before)
+                .fetch_one(pool)
+                .await?),
+        )
+    }
+
+    /// The number the user's next task will get.
+    pub async fn next_task_number(&self, user: &UserId) -> Result<i64, StoreError> {
+        let sql = "SELECT last_number FROM task_numbers WHERE user_id = $1";
+        let last = on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql)
             .bind(user.as_str())
             .fetch_optional(pool)
-            .await?))
+            .await?);
+        Ok(last.unwrap_or(0).saturating_add(1))
+    }
+
+    pub async fn get_task(&self, user: &UserId, task: TaskRef) -> Result<Option<Task>, StoreError> {
+        let (condition, key) = key_condition(task);
+        let sql = format!("SELECT {COLUMNS} FROM tasks WHERE {condition}");
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await?),
+        )
     }
 
     pub async fn update_task(
         &self,
         user: &UserId,
-        id: TaskId,
+        task: TaskRef,
         changes: &TaskChanges,
     ) -> Result<Option<Task>, StoreError> {
-        let sql = "UPDATE tasks SET title = COALESCE($3, title), \
-                   description = COALESCE($4, description), \
-                   completed = COALESCE($5, completed), updated_at = $6 \
-                   WHERE id = $1 AND user_id = $2 \
-                   RETURNING id, user_id, title, description, completed, created_at, updated_at";
+        let (condition, key) = key_condition(task);
+        let sql = format!(
+            "UPDATE tasks SET title = COALESCE($3, title), \
+             description = COALESCE($4, description), \
+             completed = COALESCE($5, completed), updated_at = $6 \
+             WHERE {condition} RETURNING {COLUMNS}"
+        );
         let title = changes.title.as_ref().map(TaskTitle::as_str);
         let description = changes.description.as_ref().map(TaskDescription::as_str);
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
-            .bind(id.get())
-            .bind(user.as_str())
-            .bind(title)
-            .bind(description)
-            .bind(changes.completed)
-            .bind(Utc::now())
-            .fetch_optional(pool)
-            .await?))
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .bind(user.as_str())
+                .bind(title)
+                .bind(description)
+                .bind(changes.completed)
+                .bind(Utc::now())
+                .fetch_optional(pool)
+                .await?),
+        )
     }
 
     /// Flips `completed` in one statement, so two toggles never lose one another.
-    pub async fn toggle_task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let sql = "UPDATE tasks SET completed = NOT completed, updated_at = $3 \
-                   WHERE id = $1 AND user_id = $2 \
-                   RETURNING id, user_id, title, description, completed, created_at, updated_at";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
-            .bind(id.get())
-            .bind(user.as_str())
-            .bind(Utc::now())
-            .fetch_optional(pool)
-            .await?))
+    pub async fn toggle_task(
+        &self,
+        user: &UserId,
+        task: TaskRef,
+    ) -> Result<Option<Task>, StoreError> {
+        let (condition, key) = key_condition(task);
+        let sql = format!(
+            "UPDATE tasks SET completed = NOT completed, updated_at = $3 \
+             WHERE {condition} RETURNING {COLUMNS}"
+        );
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .bind(user.as_str())
+                .bind(Utc::now())
+                .fetch_optional(pool)
+                .await?),
+        )
     }
 
     /// Deletes and returns the task, or `None` when the user has no such task.
-    pub async fn delete_task(&self, user: &UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let sql = "DELETE FROM tasks WHERE id = $1 AND user_id = $2 \
-                   RETURNING id, user_id, title, description, completed, created_at, updated_at";
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, Task>(sql)
-            .bind(id.get())
-            .bind(user.as_str())
-            .fetch_optional(pool)
-            .await?))
+    pub async fn delete_task(
+        &self,
+        user: &UserId,
+        task: TaskRef,
+    ) -> Result<Option<Task>, StoreError> {
+        let (condition, key) = key_condition(task);
+        let sql = format!("DELETE FROM tasks WHERE {condition} RETURNING {COLUMNS}");
+        Ok(
+            on_pool!(self, pool => sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await?),
+        )
     }
 
     /// Counts every task row (all users); for tests and benchmarks.

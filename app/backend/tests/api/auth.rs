@@ -132,7 +132,7 @@ async fn auth_guards_api_and_mcp(db: Db) {
     )
     .await
     .expect("list_tasks");
-    assert_eq!(payload(&listed)[0]["title"], "private");
+    assert_eq!(payload(&listed)["tasks"][0]["title"], "private");
     assert!(
         call(&client, "list_tasks", json!({ "user_id": "bob" }))
             .await

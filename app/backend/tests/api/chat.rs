@@ -39,7 +39,10 @@ async fn rules_agent_runs_every_tool(db: Db) {
         json!({ "title": "buy milk" })
     );
     assert_eq!(r["tool_calls"][0]["result"]["title"], "buy milk");
-    let milk = r["tool_calls"][0]["result"]["id"].as_i64().expect("id");
+    let milk_id = r["tool_calls"][0]["result"]["id"].as_i64().expect("id");
+    let milk = r["tool_calls"][0]["result"]["number"]
+        .as_i64()
+        .expect("number");
     assert!(
         r["response"].as_str().expect("text").contains("buy milk"),
         "{r}"
@@ -55,7 +58,9 @@ async fn rules_agent_runs_every_tool(db: Db) {
     .await;
     assert_eq!(r["conversation_id"], conversation);
     assert_eq!(r["tool_calls"][0]["result"]["title"], "call mom tomorrow");
-    let mom = r["tool_calls"][0]["result"]["id"].as_i64().expect("id");
+    let mom = r["tool_calls"][0]["result"]["number"]
+        .as_i64()
+        .expect("number");
 
     let r = chat(&app, "demo", Some(conversation), "what's pending?").await;
     assert_eq!(tool_names(&r), ["list_tasks"]);
@@ -97,7 +102,7 @@ async fn rules_agent_runs_every_tool(db: Db) {
     )
     .await;
     assert_eq!(tool_names(&r), ["list_tasks", "complete_task"]);
-    assert_eq!(r["tool_calls"][1]["arguments"]["task_id"], mom);
+    assert_eq!(r["tool_calls"][1]["arguments"]["number"], mom);
 
     let r = chat(
         &app,
@@ -118,7 +123,7 @@ async fn rules_agent_runs_every_tool(db: Db) {
     .await;
     assert_eq!(tool_names(&r), ["delete_task"]);
     assert_eq!(
-        error_code(app.get(&format!("/api/demo/tasks/{milk}")).await, 404).await,
+        error_code(app.get(&format!("/api/demo/tasks/{milk_id}")).await, 404).await,
         "not_found"
     );
 

@@ -9,6 +9,7 @@ mod chat;
 mod fake_model;
 mod health;
 mod hostile;
+mod listing;
 mod mcp;
 mod modules;
 mod process;

@@ -107,7 +107,7 @@ async fn mcp_client_lists_and_calls_the_tools(db: Db) {
     let done = call(
         &client,
         "complete_task",
-        json!({ "user_id": "mcp-user", "task_id": task["id"] }),
+        json!({ "user_id": "mcp-user", "number": task["number"] }),
     )
     .await
     .expect("complete_task");
@@ -119,11 +119,11 @@ async fn mcp_client_lists_and_calls_the_tools(db: Db) {
     )
     .await
     .expect("list_tasks");
-    assert_eq!(payload(&pending), json!([]));
+    assert_eq!(payload(&pending), json!({ "tasks": [], "remaining": 0 }));
     let renamed = call(
         &client,
         "update_task",
-        json!({ "user_id": "mcp-user", "task_id": task["id"], "title": "renamed" }),
+        json!({ "user_id": "mcp-user", "number": task["number"], "title": "renamed" }),
     )
     .await
     .expect("update_task");
@@ -133,7 +133,7 @@ async fn mcp_client_lists_and_calls_the_tools(db: Db) {
     let other = call(
         &client,
         "delete_task",
-        json!({ "user_id": "someone-else", "task_id": task["id"] }),
+        json!({ "user_id": "someone-else", "number": task["number"] }),
     )
     .await
     .expect("delete_task");
@@ -159,7 +159,7 @@ async fn mcp_client_lists_and_calls_the_tools(db: Db) {
     let deleted = call(
         &client,
         "delete_task",
-        json!({ "user_id": "mcp-user", "task_id": task["id"] }),
+        json!({ "user_id": "mcp-user", "number": task["number"] }),
     )
     .await
     .expect("delete_task");

@@ -34,7 +34,8 @@ async fn task_lifecycle(db: Db) {
         );
     }
     let keys: Vec<&String> = task.as_object().expect("object").keys().collect();
-    assert_eq!(keys.len(), 7, "{keys:?}");
+    assert_eq!(keys.len(), 8, "{keys:?}");
+    assert_eq!(task["number"], 1, "a user's first task is number 1");
 
     let got: Value = app
         .get(&format!("/api/demo/tasks/{id}"))
@@ -234,6 +235,22 @@ async fn concurrent_creates_all_land(db: Db) {
     }
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
     assert_eq!(app.store.count_tasks().await.expect("count"), 200);
-    let listed: Value = app.get("/api/load/tasks").await.json().await.expect("json");
-    assert_eq!(listed.as_array().map(Vec::len), Some(200));
+    let listed: Value = app
+        .get("/api/load/tasks?limit=500")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let mut numbers: Vec<i64> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["number"].as_i64().expect("number"))
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=200).collect::<Vec<i64>>(),
+        "concurrent creates get distinct numbers 1..=200"
+    );
 }
