@@ -167,6 +167,8 @@ pub struct Config {
     pub trusted_proxies: Vec<Cidr>,
     /// The host names `/mcp` answers to beyond the built-in ones.
     pub mcp_allowed_hosts: HostAllowList,
+    /// The shutdown delay and the read timeouts of the serve loop.
+    pub serve: todo_serve::Options,
 }
 
 /// A variable with a value the app cannot use.
@@ -281,7 +283,11 @@ impl Config {
                 "set MCP_ALLOWED_HOSTS to comma-separated host names (mcp.example.com), .suffix entries (.example.com), or * to allow any host",
             )
         })?;
+        let serve = todo_serve::Options::from_lookup(get).map_err(|e| {
+            ConfigError::new(e.var, format!("{:?} is {}", e.value, e.reason), e.help)
+        })?;
         Ok(Self {
+            serve,
             host,
             port,
             database_url,
@@ -402,7 +408,7 @@ impl fmt::Display for Config {
         };
         write!(
             f,
-            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?} password_hash_concurrency={} password_hash_wait_ms={} login_failures_per_account={} login_failures_per_address={} login_failure_window_secs={} trusted_proxies={} mcp_allowed_hosts={}",
+            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?} password_hash_concurrency={} password_hash_wait_ms={} login_failures_per_account={} login_failures_per_address={} login_failure_window_secs={} trusted_proxies={} mcp_allowed_hosts={} shutdown_delay={:?} header_read_timeout={:?} body_read_timeout={:?}",
             self.host,
             self.port,
             self.database_url.redacted(),
@@ -428,6 +434,9 @@ impl fmt::Display for Config {
                     .join(",")
             },
             self.mcp_allowed_hosts.describe(),
+            self.serve.shutdown_delay,
+            self.serve.header_read_timeout,
+            self.serve.body_read_timeout,
         )
     }
 }
@@ -458,6 +467,7 @@ mod tests {
         assert!((1..=2).contains(&c.login.hash_concurrency));
         assert_eq!(c.trusted_proxies.len(), 6);
         assert_eq!(c.mcp_allowed_hosts, HostAllowList::default());
+        assert_eq!(c.serve, todo_serve::Options::default());
     }
 
     #[test]
@@ -494,6 +504,9 @@ mod tests {
             ("DATABASE_URL", "postgres://u:p@host:notaport/db"),
             ("AGENT", "gpt"),
             ("LOG_FORMAT", "xml"),
+            ("SHUTDOWN_DELAY", "5s"),
+            ("HEADER_READ_TIMEOUT", "0"),
+            ("BODY_READ_TIMEOUT", "-2"),
             ("OPENAI_BASE_URL", "ftp://x"),
             ("PASSWORD_HASH_CONCURRENCY", "0"),
             ("PASSWORD_HASH_CONCURRENCY", "many"),

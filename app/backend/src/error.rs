@@ -57,6 +57,10 @@ pub enum ApiError {
     NotReady,
     #[error("the request took too long")]
     Timeout,
+    #[error("the request was not received in time")]
+    RequestTimeout,
+    #[error("the backend is shutting down")]
+    ShuttingDown,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -96,6 +100,8 @@ impl ApiError {
             Self::Model(_) => (StatusCode::BAD_GATEWAY, "model_error"),
             Self::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, todo_serve::TIMEOUT_CODE),
+            Self::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
     }

@@ -4,17 +4,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use todo_serve::Server;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, DatabaseUrl};
-use crate::error::error_chain;
+use crate::error::{ApiError, error_chain};
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
-/// How long shutdown waits for in-flight requests before giving up on them.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
 /// How long start-up keeps retrying a database that does not answer yet.
 const CONNECT_ATTEMPTS: u32 = 30;
 
@@ -35,7 +33,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    cancel: CancellationToken,
+    options: todo_serve::Options,
 }
 
 /// Makes the rustls crypto provider of the process ring (reqwest is built without one).
@@ -59,7 +57,7 @@ impl Application {
         Ok(Self {
             listener,
             state,
-            cancel: CancellationToken::new(),
+            options: config.serve,
         })
     }
 
@@ -74,8 +72,9 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, drains in-flight requests (up to
-    /// a deadline) and closes the database.
+    /// Serves until `shutdown` completes; then `/ready` answers 503 while the app serves on for
+    /// `SHUTDOWN_DELAY`, the listener closes, idle and half-sent connections close, open MCP
+    /// streams end, requests being handled get up to 25 s, and the database closes.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -83,33 +82,27 @@ impl Application {
         let Self {
             listener,
             state,
-            cancel,
+            options,
         } = self;
         let store = state.store.clone();
+        let lifecycle = state.lifecycle.clone();
         tracing::info!(
             addr = %listener.local_addr()?,
             database = store.kind(),
             agent = state.agent.name(),
             "listening"
         );
-        let router = routes::router(state, cancel.clone());
-        let draining = cancel.clone();
-        // The peer address feeds the failed-login limit per client address.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutdown requested: draining in-flight requests");
-            // Ends open MCP streams so they do not hold the drain open.
-            draining.cancel();
-        });
-        let deadline = async {
-            cancel.cancelled().await;
-            tokio::time::sleep(DRAIN_DEADLINE).await;
-        };
-        tokio::select! {
-            result = server => result?,
-            () = deadline => tracing::warn!("drain deadline passed; stopping with requests in flight"),
+        // The drain token ends open MCP streams so they do not hold the drain open.
+        let router = routes::router(state, lifecycle.drain_token());
+        Server {
+            listener,
+            router,
+            options,
+            lifecycle,
+            read_timeout: || axum::response::IntoResponse::into_response(ApiError::RequestTimeout),
         }
+        .run(shutdown)
+        .await;
         store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use todo_serve::Lifecycle;
+
 use crate::agent::{self, Agent};
 use crate::auth::AuthKeys;
 use crate::auth::limit::LoginLimiter;
@@ -27,6 +29,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<[Cidr]>,
     /// The host names `/mcp` answers to.
     pub mcp_hosts: Arc<HostAllowList>,
+    /// Whether the process is stopping (`/ready` answers 503) and the drain token that ends MCP
+    /// streams.
+    pub lifecycle: Lifecycle,
 }
 
 impl AppState {
@@ -42,6 +47,7 @@ impl AppState {
             logins: Arc::new(LoginLimiter::new(&config.login)),
             trusted_proxies: config.trusted_proxies.clone().into(),
             mcp_hosts: Arc::new(config.mcp_allowed_hosts.clone()),
+            lifecycle: Lifecycle::new(),
         }
     }
 }

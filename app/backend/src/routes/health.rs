@@ -22,12 +22,16 @@ pub async fn health() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// Readiness: the database answers within a second.
+/// Readiness: not stopping, and the database answers within a second. From SIGTERM on it
+/// answers 503 `shutting_down` while the app still serves for `SHUTDOWN_DELAY`.
 #[utoipa::path(get, path = "/ready", tag = "health", responses(
     (status = 200, body = Status),
     (status = 503, body = crate::error::ErrorBody),
 ))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    if state.lifecycle.is_stopping() {
+        return Err(ApiError::ShuttingDown);
+    }
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Status { status: "ready" })),
         Ok(Err(e)) => {

@@ -13,4 +13,5 @@ mod listing;
 mod mcp;
 mod modules;
 mod process;
+mod slow_clients;
 mod tasks;

@@ -232,3 +232,87 @@ async fn sigterm_during_a_slow_request_finishes_it_then_exits_0() {
         "the key leaked into the log"
     );
 }
+
+/// Kubernetes keeps sending traffic to a terminating pod until its endpoints are removed: with
+/// `SHUTDOWN_DELAY` set, 32 keep-alive clients see no refused connection and no failed request
+/// during the delay, `/ready` answers 503 at once, and after the delay the port closes and the
+/// process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_serves_through_the_delay_then_exits_0() {
+    use testkit::load::{self, Plan};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let delay = Duration::from_secs(2);
+    let (mut child, base) = load::start(
+        std::path::Path::new(BIN),
+        &[
+            ("SHUTDOWN_DELAY", "2"),
+            ("DATABASE_URL", &db),
+            ("AGENT", "rules"),
+        ],
+    )
+    .await
+    .expect("the backend starts");
+    let plan = Plan {
+        base,
+        path: "/health".into(),
+        clients: 32,
+        warm_up: Duration::from_millis(500),
+        // The delay less a margin for the signal's delivery.
+        window: delay - Duration::from_millis(300),
+        tail: Duration::from_millis(1500),
+    };
+    let report = load::run(&plan, || load::sigterm(&child)).await;
+    let (code, _) =
+        tokio::task::spawn_blocking(move || load::wait_exit(&mut child, Duration::from_secs(30)))
+            .await
+            .expect("join");
+    assert!(report.before.ok > 0, "{report:?}");
+    assert_eq!(
+        (report.during.refused, report.during.failed),
+        (0, 0),
+        "{report:#?}"
+    );
+    assert!(report.during.ok > 0, "{report:?}");
+    let (after, answer) = report.ready_failed_after.clone().expect("/ready failed");
+    assert_eq!(answer, "status 503", "{report:?}");
+    assert!(after < delay / 4, "/ready turned 503 only after {after:?}");
+    assert!(
+        report.after.refused > 0,
+        "the port stayed open after the delay: {report:?}"
+    );
+    assert_eq!(code, Some(0));
+}
+
+/// One client that sent half a request head must not hold the shutdown: the process exits
+/// within a fifth of the 25 s drain deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_half_sent_request_open_exits_at_once() {
+    use testkit::load;
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let (mut child, base) = load::start(
+        std::path::Path::new(BIN),
+        &[("DATABASE_URL", &db), ("AGENT", "rules")],
+    )
+    .await
+    .expect("the backend starts");
+    let mut slow = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    load::sigterm(&child);
+    let (code, waited) =
+        tokio::task::spawn_blocking(move || load::wait_exit(&mut child, Duration::from_secs(30)))
+            .await
+            .expect("join");
+    assert_eq!(code, Some(0));
+    assert!(
+        waited < Duration::from_secs(25) / 5,
+        "exit took {waited:?} with a half-sent request open"
+    );
+}
