@@ -143,17 +143,75 @@ impl Docker {
         for (k, v) in &spec.labels {
             call = call.args(["--label".to_string(), format!("{k}={v}")]);
         }
+        let hint = format!(
+            "fix the error above in {} (target `{}`), then run `cargo xtask build` again; \
+             `-vv` shows the whole build log",
+            spec.dockerfile.display(),
+            spec.target
+        );
         let call = call
             .arg(spec.context.display().to_string())
             .mutating()
             .timeout(spec.timeout)
-            .hint(format!(
-                "fix the error above in {} (target `{}`), then run `cargo xtask build` again; \
-                 `-vv` shows the whole build log",
-                spec.dockerfile.display(),
-                spec.target
-            ));
-        r.run(&call)
+            .hint(hint.clone());
+        let out = r.run_unchecked(&call)?;
+        if out.skipped || out.code == 0 {
+            return Ok(out);
+        }
+        // A compile error is the useful part, and it is rarely among the last lines: cargo ends
+        // with a summary and docker with its own.
+        let log = format!("{}\n{}", out.stdout, out.stderr);
+        let (what, excerpt) = match compiler_error(&log, COMPILER_ERROR_LINES) {
+            Some(e) => ("the compiler said", e),
+            None => ("last lines of its output", crate::run::last_lines(&log, 12)),
+        };
+        Err(failure(
+            r.redact(&format!(
+                "`{}` failed with exit code {}; {what}:\n  {}",
+                call.line(),
+                out.code,
+                excerpt.replace('\n', "\n  ")
+            )),
+            hint,
+        ))
+    }
+}
+
+/// How many lines of a compile error a failed build shows.
+const COMPILER_ERROR_LINES: usize = 40;
+
+/// The first compile error in a build log (BuildKit's `#12 3.45 ` prefixes removed): from the
+/// first `error[...]` or `error:` line, at most `max` lines, up to cargo's `could not compile`.
+pub fn compiler_error(log: &str, max: usize) -> Option<String> {
+    let lines: Vec<&str> = log.lines().map(strip_buildkit_prefix).collect();
+    let start = lines.iter().position(|l| {
+        let t = l.trim_start();
+        t.starts_with("error[") || (t.starts_with("error:") && !t.contains("could not compile"))
+    })?;
+    let mut out = Vec::new();
+    for l in &lines[start..] {
+        out.push(l.trim_end());
+        if l.contains("could not compile") || out.len() >= max {
+            break;
+        }
+    }
+    Some(out.join("\n"))
+}
+
+/// `#12 3.456 text` → `text` (BuildKit); other lines unchanged.
+fn strip_buildkit_prefix(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix('#') else {
+        return line;
+    };
+    let mut parts = rest.splitn(3, ' ');
+    let step = parts.next().unwrap_or("");
+    let time = parts.next().unwrap_or("");
+    let text = parts.next().unwrap_or("");
+    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if numeric(step) && numeric(time) {
+        text
+    } else {
+        line
     }
 }
 
@@ -213,6 +271,22 @@ pub fn parse_inspect(image: &str, out: &Output) -> Result<Option<ImageInspect>> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_compile_error_is_found_in_both_builders_logs() {
+        let classic = "Step 12/20 : RUN cargo build\n   Compiling todo-backend v0.1.0\nwarning: unused import\nerror[E0425]: cannot find value `x` in this scope\n --> app/backend/src/main.rs:3:5\n  |\n3 |     x\n  |     ^ not found in this scope\n\nerror: could not compile `todo-backend` (bin \"todo-backend\") due to 1 previous error\nThe command '/bin/sh -c cargo build' returned a non-zero code: 101";
+        let e = super::compiler_error(classic, 40).expect("found");
+        assert!(e.starts_with("error[E0425]: cannot find value `x`"), "{e}");
+        assert!(e.contains("app/backend/src/main.rs:3:5"), "{e}");
+        assert!(e.ends_with("due to 1 previous error"), "{e}");
+        let buildkit = "#12 41.20 error[E0308]: mismatched types\n#12 41.20  --> app/frontend/src/lib.rs:9:1\n#12 41.30 error: could not compile `todo-frontend`\n#12 ERROR: process \"/bin/sh -c cargo build\" did not complete";
+        let e = super::compiler_error(buildkit, 40).expect("found");
+        assert_eq!(
+            e,
+            "error[E0308]: mismatched types\n --> app/frontend/src/lib.rs:9:1\nerror: could not compile `todo-frontend`"
+        );
+        assert!(super::compiler_error("ERROR: failed to solve: no such file", 40).is_none());
+    }
+
     use super::*;
 
     fn out(code: i32, stdout: &str, stderr: &str) -> Output {
