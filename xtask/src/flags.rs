@@ -153,6 +153,32 @@ pub enum Cmd {
     ///
     /// Example: cargo xtask local
     Local(Local),
+
+    /// Bring the app up, then rebuild and redeploy what changes as you save.
+    ///
+    /// Runs `up` (doctor, setup, build, deploy) once with the iteration profile, then watches
+    /// the image inputs: a save rebuilds only the image(s) whose inputs changed and redeploys
+    /// them with the same deploy stage, waiting for the rollout. Meanwhile it keeps
+    /// port-forwards to the frontend and the backend on 127.0.0.1 (another free port when busy)
+    /// and streams both apps' logs. A failed build or a crashing pod is reported and the watch
+    /// goes on. Ctrl-C stops the forwards and log streams and leaves the deployment running.
+    ///
+    /// Examples: cargo xtask dev | cargo xtask dev --raw | cargo xtask dev --down-on-exit
+    Dev(Dev),
+
+    /// Open the app: a port-forward to the frontend Service on 127.0.0.1, kept until Ctrl-C.
+    ///
+    /// Prints the local URL as the first line on stdout; needs no `minikube tunnel`.
+    ///
+    /// Examples: cargo xtask open | cargo xtask open --browser
+    Open(Open),
+
+    /// Print the logs of every pod of a component (all components when none is named).
+    ///
+    /// Each line is prefixed with the component. Read-only.
+    ///
+    /// Examples: cargo xtask logs backend --since 10m | cargo xtask logs --follow
+    Logs(Logs),
 }
 
 /// Chart overrides for one deploy (Helm mode only). They count in the release's inputs hash:
@@ -269,6 +295,71 @@ pub struct Up {
 
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct Dev {
+    /// Deploy with the raw manifests instead of the Helm chart.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Build with the release profile instead of the iteration profile.
+    #[arg(long)]
+    pub release: bool,
+
+    /// Local port of the frontend's port-forward (another free one when busy).
+    #[arg(long, default_value_t = 3000, value_name = "PORT")]
+    pub frontend_port: u16,
+
+    /// Local port of the backend's port-forward (another free one when busy).
+    #[arg(long, default_value_t = 8000, value_name = "PORT")]
+    pub backend_port: u16,
+
+    /// On exit, remove the deployment as `cargo xtask down` does (data volumes stay).
+    #[arg(long)]
+    pub down_on_exit: bool,
+
+    /// Milliseconds of quiet after a change before a rebuild starts.
+    #[arg(long, default_value_t = 300, value_name = "MS")]
+    pub debounce_ms: u64,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct Open {
+    /// Also open the URL in the default browser.
+    #[arg(long)]
+    pub browser: bool,
+
+    /// Local port (default: 0, any free port).
+    #[arg(long, default_value_t = 0, value_name = "PORT")]
+    pub port: u16,
+}
+
+/// A part of the app whose pods `logs` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Component {
+    Backend,
+    Frontend,
+    /// The in-cluster PostgreSQL (database mode `internal`).
+    Database,
+}
+
+#[derive(Debug, Args)]
+pub struct Logs {
+    /// Which component (default: all).
+    #[arg(value_enum)]
+    pub component: Option<Component>,
+
+    /// Keep streaming new lines until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// Only lines newer than this, e.g. 30s, 10m, 2h.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

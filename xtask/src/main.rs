@@ -52,5 +52,8 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
         Cmd::Up(f) => stages::up::run(cx, &f),
         Cmd::Down(f) => stages::down::run(cx, &f),
         Cmd::Local(f) => stages::local::run(cx, &f),
+        Cmd::Dev(f) => stages::dev::run(cx, &f),
+        Cmd::Open(f) => stages::open::run(cx, &f),
+        Cmd::Logs(f) => stages::logs::run(cx, &f),
     }
 }

@@ -191,6 +191,18 @@ impl Runner {
         out
     }
 
+    /// A redaction of the secrets known now that can move to another thread (log streams).
+    pub fn redactor(&self) -> impl Fn(&str) -> String + Send + 'static {
+        let secrets = self.secrets.borrow().clone();
+        move |text: &str| {
+            let mut out = text.to_string();
+            for s in &secrets {
+                out = out.replace(s.as_str(), "***");
+            }
+            out
+        }
+    }
+
     /// Every command run (or skipped) so far.
     pub fn records(&self) -> Vec<Record> {
         self.log.borrow().clone()

@@ -75,6 +75,11 @@ impl Ui {
         paint(self.inner.color, text, tone)
     }
 
+    /// True when stdout gets colours (a terminal, and neither `--no-color` nor `NO_COLOR`).
+    pub fn stdout_colours(&self) -> bool {
+        self.inner.stdout_color
+    }
+
     /// Colours `text` for stdout.
     pub fn paint_out(&self, text: &str, tone: Tone) -> String {
         paint(self.inner.stdout_color, text, tone)

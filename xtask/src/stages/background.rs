@@ -86,6 +86,12 @@ impl Background {
         })
     }
 
+    /// Hands the stdout lines to the caller (e.g. a log stream printed on its own thread);
+    /// [`Background::wait_line`] has nothing to read afterwards.
+    pub fn take_lines(&mut self) -> Option<Receiver<String>> {
+        self.lines.take()
+    }
+
     /// The process id (for logs).
     pub fn id(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -236,4 +242,15 @@ fn reader<R: std::io::Read + Send + 'static>(r: R) -> Receiver<String> {
         }
     });
     rx
+}
+
+/// A flag set by Ctrl-C (SIGINT) or SIGTERM, for commands that run until stopped: the xtask then
+/// stops its children and exits 0 instead of dying first.
+pub fn interrupted() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
+            .context("could not install the Ctrl-C handler")?;
+    }
+    Ok(stop)
 }

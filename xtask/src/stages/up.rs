@@ -232,8 +232,8 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
             cx.ui.out(&format!("open {u}"));
         } else if ok && !dry {
             cx.ui.out(&format!(
-                "the frontend Service has no external address yet: run `minikube tunnel -p {}` or `minikube service -p {} -n {} --url` (the Service name is in `cargo xtask status`)",
-                config.cluster.profile, config.cluster.profile, config.deploy.namespace
+                "the frontend Service has no external address yet: run `cargo xtask open` (a port-forward, no tunnel needed), or `minikube tunnel -p {}`",
+                config.cluster.profile
             ));
         }
         cx.ui.out(&format!(

@@ -222,6 +222,54 @@ pub fn pods(
     parse_pods(&out.stdout)
 }
 
+/// What `kubectl logs` is asked for: the pods of a selector, every container, each line with
+/// kubectl's `[pod/NAME/CONTAINER] ` prefix.
+#[derive(Debug, Clone)]
+pub struct LogsQuery {
+    pub selector: String,
+    /// Keep streaming (`--follow`).
+    pub follow: bool,
+    /// Only lines newer than this duration (`--since`, e.g. `10m`).
+    pub since: Option<String>,
+}
+
+/// How many pods one `kubectl logs --selector` may read at once (kubectl's default is 5).
+const MAX_LOG_REQUESTS: u32 = 20;
+
+/// The arguments of `kubectl logs` for `q`. With a selector kubectl shows only the last 10 lines
+/// of each pod unless told otherwise, so `--tail=-1` asks for all of them (`--since` limits).
+pub fn logs_args(context: Option<&str>, namespace: &str, q: &LogsQuery) -> Vec<String> {
+    let mut args = Vec::new();
+    if let Some(c) = context {
+        args.extend(["--context".to_string(), c.to_string()]);
+    }
+    args.extend([
+        "logs".to_string(),
+        "--namespace".to_string(),
+        namespace.to_string(),
+        format!("--selector={}", q.selector),
+        "--all-containers".to_string(),
+        "--prefix".to_string(),
+        "--tail=-1".to_string(),
+        format!("--max-log-requests={MAX_LOG_REQUESTS}"),
+    ]);
+    if q.follow {
+        args.push("--follow".to_string());
+    }
+    if let Some(s) = &q.since {
+        args.push(format!("--since={s}"));
+    }
+    args
+}
+
+/// `kubectl logs` over the pods of `q.selector` (not following).
+pub fn logs(r: &Runner, context: Option<&str>, namespace: &str, q: &LogsQuery) -> Result<String> {
+    let call = Call::new("kubectl")
+        .args(logs_args(context, namespace, q))
+        .timeout(Duration::from_secs(60));
+    Ok(r.run(&call)?.stdout)
+}
+
 pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
     #[derive(Deserialize)]
     struct Waiting {

@@ -2,6 +2,7 @@
 //! parse their outputs; everything else calls them.
 
 pub mod ai;
+pub mod browser;
 pub mod docker;
 pub mod helm;
 pub mod kubectl;

@@ -127,6 +127,17 @@ pub fn port_forward_args(
     service: &str,
     port: u16,
 ) -> Vec<String> {
+    port_forward_args_on(context, namespace, service, 0, port)
+}
+
+/// `kubectl port-forward service/NAME LOCAL:PORT` on 127.0.0.1; `local` 0 lets kubectl pick.
+pub fn port_forward_args_on(
+    context: Option<&str>,
+    namespace: &str,
+    service: &str,
+    local: u16,
+    port: u16,
+) -> Vec<String> {
     let mut args = Vec::new();
     if let Some(c) = context {
         args.extend(["--context".to_string(), c.to_string()]);
@@ -138,7 +149,11 @@ pub fn port_forward_args(
         "--address".to_string(),
         "127.0.0.1".to_string(),
         format!("service/{service}"),
-        format!(":{port}"),
+        if local == 0 {
+            format!(":{port}")
+        } else {
+            format!("{local}:{port}")
+        },
     ]);
     args
 }

@@ -159,6 +159,23 @@ impl Env {
         Run::from(out)
     }
 
+    /// Starts the xtask in the background (stdout and stderr piped), as [`Env::xtask`] runs it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env_clear()
+            .env("PATH", &self.bin)
+            .env("HOME", self.dir.path())
+            .env("FAKE_STATE", &self.state)
+            .env("XTASK_PROJECT_ROOT", &self.project)
+            .current_dir(&self.project)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start xtask")
+    }
+
     /// Every call the fakes saw, in order.
     pub fn calls(&self) -> Vec<Call> {
         let text = std::fs::read_to_string(self.state.join("calls.log")).unwrap_or_default();
