@@ -226,9 +226,15 @@ pub fn run(cx: &Ctx, f: &flags::Logs) -> Result<i32> {
     for (c, n) in &present {
         streams.push(LogStream::start(cx, &kube, *c, f.since.clone(), *n > 1)?);
     }
-    while !stop.load(Ordering::Relaxed) {
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        // Ctrl-C on a terminal stops kubectl too: the flag is checked before a restart.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         for s in &mut streams {
-            if s.ended() {
+            // A stream with no pods to follow ends at once: retry at most every two seconds.
+            if s.ended() && s.age() > Duration::from_secs(2) {
                 // The pods went away (a rollout): follow the new ones once they are there.
                 let since = since_secs(s.age());
                 let with_pod = kube.pods(Some(&s.component.selector()))?.len() > 1;
@@ -236,7 +242,6 @@ pub fn run(cx: &Ctx, f: &flags::Logs) -> Result<i32> {
                 *s = LogStream::start(cx, &kube, s.component, Some(since), with_pod)?;
             }
         }
-        std::thread::sleep(Duration::from_millis(200));
     }
     for s in &mut streams {
         s.stop(Duration::from_millis(500));

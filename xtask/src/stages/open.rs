@@ -66,11 +66,15 @@ pub fn run(cx: &Ctx, f: &flags::Open) -> Result<i32> {
             crate::error::render(&e).lines().next().unwrap_or("")
         ));
     }
-    while !stop.load(Ordering::Relaxed) {
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        // Ctrl-C on a terminal stops kubectl too: the flag is checked before a restart.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         if let Some(msg) = fwd.keep(&kube) {
             cx.ui.status("Forward", &msg, Tone::Plain);
         }
-        std::thread::sleep(Duration::from_millis(200));
     }
     fwd.stop();
     Ok(0)

@@ -93,13 +93,16 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
         ],
         last_attach: None,
     };
+    // Watching starts first, so a save during the first deploy starts a cycle right after it.
+    let inputs = watched_inputs(&config);
+    let watch = Watch::new(&cx.root, &inputs)?;
     let started = Instant::now();
     let outcome = dev.cycle(&BTreeSet::new(), started);
     cx.ui.out(&format!("dev: first deploy: {outcome}"));
-    dev.attach();
+    if !stop.load(Ordering::Relaxed) {
+        dev.attach();
+    }
 
-    let inputs = watched_inputs(&config);
-    let watch = Watch::new(&cx.root, &inputs)?;
     cx.ui.status(
         "Watching",
         &format!(
@@ -120,11 +123,13 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
     let debounce = Duration::from_millis(f.debounce_ms.max(10));
     while !stop.load(Ordering::Relaxed) {
         match watch.next(TICK, debounce)? {
-            Some(batch) if !stop.load(Ordering::Relaxed) => {
+            // Ctrl-C on a terminal also stops kubectl: check the flag before anything restarts.
+            _ if stop.load(Ordering::Relaxed) => break,
+            Some(batch) => {
                 let outcome = dev.cycle(&batch.paths, batch.first);
                 cx.ui.out(&format!("dev: {outcome}"));
             }
-            _ => dev.supervise(),
+            None => dev.supervise(),
         }
     }
     dev.detach();
