@@ -321,6 +321,22 @@ fn dev_rebuilds_only_what_changed_survives_a_crash_and_stops_cleanly_on_sigint()
     );
     assert_eq!(built(&env), ["backend"], "{:#?}", env.mutating_calls());
     assert_eq!(upgrades(&env), 1, "{:#?}", env.mutating_calls());
+    let upgrade = env
+        .mutating_calls()
+        .into_iter()
+        .find(|c| c.tool == "helm" && c.argv.starts_with("upgrade"))
+        .expect("upgrade");
+    assert!(
+        !upgrade.argv.contains("--wait") && !upgrade.argv.contains("--rollback-on-failure"),
+        "the dev loop waits with its own gates, not helm's: {}",
+        upgrade.argv
+    );
+    assert!(
+        !env.mutating_calls()
+            .iter()
+            .any(|c| c.argv.starts_with("test ")),
+        "no helm test in the loop"
+    );
 
     // Editor scratch files start no cycle.
     let mark = dev.stdout_len();

@@ -257,6 +257,9 @@ pub struct UpgradeSpec {
     pub values: Vec<std::path::PathBuf>,
     /// `--set KEY=VALUE` overrides, after the files (never a secret: the runner refuses one).
     pub set: Vec<String>,
+    /// Wait for the resources and roll back on failure; without it helm returns once the
+    /// objects are applied and the caller waits (the `dev` loop).
+    pub wait: bool,
     pub timeout: Duration,
     /// Stored as the release's description (`helm history` shows it).
     pub description: String,
@@ -276,8 +279,15 @@ pub fn upgrade_install(r: &Runner, major: Major, spec: &UpgradeSpec) -> Result<S
     for kv in &spec.set {
         call = call.args(["--set".to_string(), kv.clone()]);
     }
+    call = if spec.wait {
+        call.args(major.wait_and_rollback(spec.timeout))
+    } else {
+        call.args([
+            "--timeout".to_string(),
+            format!("{}s", spec.timeout.as_secs()),
+        ])
+    };
     call = call
-        .args(major.wait_and_rollback(spec.timeout))
         .args(["--description", &spec.description])
         .mutating()
         .timeout(spec.timeout + Duration::from_secs(60))

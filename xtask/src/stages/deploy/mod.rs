@@ -64,8 +64,10 @@ pub struct Options {
     pub fast: bool,
     /// `--set` and `--values` for the chart.
     pub overrides: flags::Overrides,
-    /// Leave out the `helm test` gate (`dev`: the rollout and endpoint gates run every cycle).
-    pub skip_helm_test: bool,
+    /// The `dev` loop: `helm upgrade` does not wait (the rollout gates wait, and stop at once on
+    /// a crashing pod instead of helm waiting out its timeout and rolling back), and there is no
+    /// `helm test` gate (the rollout and endpoint gates run every cycle).
+    pub dev_loop: bool,
 }
 
 impl From<&flags::Deploy> for Options {
@@ -76,7 +78,7 @@ impl From<&flags::Deploy> for Options {
             registry: f.registry.clone(),
             fast: f.fast,
             overrides: f.overrides.clone(),
-            skip_helm_test: false,
+            dev_loop: false,
         }
     }
 }
@@ -934,6 +936,7 @@ impl Stage for DeployStage {
                     context: Some(context.clone()),
                     values,
                     set: self.opts.overrides.set.clone(),
+                    wait: !self.opts.dev_loop,
                     timeout: Duration::from_secs(self.config.deploy.timeout_secs),
                     description: format!("cargo xtask deploy --helm, inputs {}", self.helm_hash),
                 };
@@ -1017,7 +1020,7 @@ impl Stage for DeployStage {
                 },
             })
         });
-        if self.opts.skip_helm_test {
+        if self.opts.dev_loop {
             return Ok(());
         }
         report.gate(cx, "helm test", || {

@@ -73,9 +73,10 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
     let opts = Options {
         helm: !f.raw,
         overrides: f.overrides.clone(),
-        // Each cycle waits for the rollout, the endpoints and the release; the chart's test
-        // pod adds seconds to every save and checks nothing the gates do not.
-        skip_helm_test: true,
+        // Each cycle waits for the rollout with the deploy gates (a crashing pod is reported at
+        // once, not after helm's timeout and rollback) and skips the chart's test pod, which
+        // adds seconds to every save and checks nothing the gates do not.
+        dev_loop: true,
         ..Options::default()
     };
     let kube = Kube::new(cx, &config);
