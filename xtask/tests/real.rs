@@ -65,6 +65,76 @@ fn build_no_cluster_on_a_scratch_project_then_nothing_to_rebuild() {
         .output();
 }
 
+/// `build --fast` with the real engine: the iteration profile reaches the Dockerfile as the
+/// build argument PROFILE, and the iteration image has a tag of its own beside the release one.
+#[test]
+fn build_fast_passes_the_iteration_profile_to_the_real_engine() {
+    if !testkit::docker() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write(
+        "Cargo.lock",
+        &format!("# {} {}\n", std::process::id(), dir.path().display()),
+    );
+    write(
+        "deploy/docker/Dockerfile",
+        "FROM scratch AS backend\nARG PROFILE=release\nLABEL io.todo-chatbot.profile=$PROFILE\nCOPY Cargo.lock /data/lock\nUSER 65532:65532\n",
+    );
+    write(
+        "deploy/pipeline.toml",
+        "[build]\ninputs = [\"Cargo.lock\"]\n[images.backend]\nname = \"xtask-real-fast\"\ntarget = \"backend\"\nbudget_mb = 1\n",
+    );
+    let build = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["build", "--no-cluster", "--json"])
+            .args(extra)
+            .env("XTASK_PROJECT_ROOT", dir.path())
+            .output()
+            .expect("run xtask");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{:?}\n{stdout}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+        report["observed"]["images"][0]["image"]
+            .as_str()
+            .expect("image")
+            .to_string()
+    };
+    let label = |image: &str| {
+        let out = Command::new("docker")
+            .args([
+                "image",
+                "inspect",
+                image,
+                "--format",
+                "{{index .Config.Labels \"io.todo-chatbot.profile\"}}",
+            ])
+            .output()
+            .expect("docker image inspect");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let fast = build(&["--fast"]);
+    let release = build(&[]);
+    assert_ne!(fast, release, "the profiles have tags of their own");
+    assert_eq!(label(&fast), "iter");
+    assert_eq!(label(&release), "release");
+    for image in [fast, release] {
+        let _ = Command::new("docker")
+            .args(["image", "rm", &image])
+            .output();
+    }
+}
+
 #[test]
 fn build_no_cluster_builds_both_images_and_passes_its_gates() {
     if !testkit::docker() {
