@@ -378,6 +378,16 @@ fn key_at(text: &str, at: usize) -> Option<String> {
 /// Secret names the xtask knows; their values are redacted wherever they come from.
 pub const SECRET_NAMES: &[&str] = &["DATABASE_URL", "OPENAI_API_KEY", "AUTH_SECRET"];
 
+/// `.env` keys whose values are settings, not secrets: a model name must be passable as an
+/// argument (`kubectl-ai --model`). A base URL counts only while it carries no credentials.
+pub fn is_plain_setting(key: &str, value: &str) -> bool {
+    match key {
+        "OPENAI_MODEL" => true,
+        "OPENAI_BASE_URL" => !value.contains('@'),
+        _ => false,
+    }
+}
+
 /// Reads `.env` (`KEY=VALUE` lines, `#` comments, optional `export ` and quotes). A missing file
 /// is empty.
 pub fn read_dotenv(path: &Path) -> Result<BTreeMap<String, String>> {

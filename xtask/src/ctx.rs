@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::config::{Config, SECRET_NAMES, read_dotenv};
+use crate::config::{Config, SECRET_NAMES, is_plain_setting, read_dotenv};
 use crate::flags::Global;
 use crate::run::Runner;
 use crate::ui::Ui;
@@ -56,8 +56,10 @@ impl Ctx {
     /// Makes every `.env` value and every known secret variable redacted and refused as an
     /// argument from the start.
     fn register_secrets(&self) -> Result<()> {
-        for v in self.secrets()?.values() {
-            self.runner.add_secret(v);
+        for (k, v) in self.secrets()? {
+            if !is_plain_setting(&k, &v) {
+                self.runner.add_secret(&v);
+            }
         }
         for name in SECRET_NAMES {
             if let Ok(v) = std::env::var(name) {

@@ -264,9 +264,19 @@ pub struct Aiops {
     #[arg(long)]
     pub strict: bool,
 
-    /// Install kagent and an Agent that manages todos through the app's MCP tools.
+    /// Install kagent and an Agent that manages todos through the app's MCP tools, then wait
+    /// until kagent has discovered the backend's five tools and the Agent is Ready.
     #[arg(long)]
     pub install_kagent: bool,
+
+    /// Let kubectl-ai use your own kube context instead of the read-only ServiceAccount
+    /// (it can then change the cluster; the report says so).
+    #[arg(long)]
+    pub admin: bool,
+
+    /// Seconds any one AI call (and the kagent wiring wait) may take.
+    #[arg(long, value_name = "SECS", default_value_t = 180)]
+    pub timeout: u64,
 
     /// Folder for the transcripts.
     #[arg(long, value_name = "DIR", default_value = "docs/aiops")]

@@ -31,6 +31,7 @@ pub struct Call {
     timeout: Duration,
     hint: Option<String>,
     ok_codes: Vec<i32>,
+    secret_stdout: bool,
 }
 
 impl Call {
@@ -45,6 +46,7 @@ impl Call {
             timeout: Duration::from_secs(60),
             hint: None,
             ok_codes: vec![0],
+            secret_stdout: false,
         }
     }
 
@@ -88,6 +90,13 @@ impl Call {
     /// What the user should do when this call fails.
     pub fn hint(mut self, h: impl Into<String>) -> Call {
         self.hint = Some(h.into());
+        self
+    }
+
+    /// Marks the whole stdout as a secret (a token a tool prints): it is registered for
+    /// redaction before any of the output is shown or returned.
+    pub fn secret_stdout(mut self) -> Call {
+        self.secret_stdout = true;
         self
     }
 
@@ -271,6 +280,9 @@ impl Runner {
                 return Err(e).with_context(|| format!("could not start `{line}`"));
             }
         };
+        if call.secret_stdout {
+            self.add_secret(&out.stdout);
+        }
         record.exit_code = Some(out.code);
         self.log.borrow_mut().push(record);
         if self.ui.verbose() >= 2 {
@@ -477,6 +489,17 @@ mod tests {
         let text = crate::error::render(&r.run(&call).expect_err("fails"));
         assert!(text.contains("error[E0425]"), "{text}");
         assert!(text.contains("non-zero code: 101"), "{text}");
+    }
+
+    #[test]
+    fn a_secret_stdout_is_redacted_before_it_is_shown() {
+        let r = runner(false);
+        let out = r
+            .run(&Call::new("echo").arg("tok-0123456789").secret_stdout())
+            .expect("runs");
+        assert_eq!(out.stdout.trim(), "tok-0123456789");
+        assert_eq!(r.redact("bearer tok-0123456789"), "bearer ***");
+        assert!(r.run(&Call::new("echo").arg("tok-0123456789")).is_err());
     }
 
     #[test]

@@ -167,6 +167,8 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
         let aiops_flags = flags::Aiops {
             strict: false,
             install_kagent: false,
+            admin: false,
+            timeout: 180,
             out: "docs/aiops".into(),
         };
         if !step(

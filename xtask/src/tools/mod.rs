@@ -6,6 +6,7 @@ pub mod browser;
 pub mod docker;
 pub mod helm;
 pub mod kubectl;
+pub mod kubectl_access;
 pub mod minikube;
 pub mod version;
 pub mod workloads;

@@ -16,6 +16,8 @@ kind_of() {
     secret | secrets) echo secret ;;
     pvc | persistentvolumeclaim | persistentvolumeclaims) echo persistentvolumeclaim ;;
     ns | namespace | namespaces) echo namespace ;;
+    sa | serviceaccount | serviceaccounts) echo serviceaccount ;;
+    rolebinding | rolebindings | rolebinding.rbac.authorization.k8s.io) echo rolebinding ;;
     *) echo "${1,,}" ;;
   esac
 }
@@ -38,6 +40,8 @@ api_kind() {
     secret) echo Secret ;;
     persistentvolumeclaim) echo PersistentVolumeClaim ;;
     namespace) echo Namespace ;;
+    serviceaccount) echo ServiceAccount ;;
+    rolebinding) echo RoleBinding ;;
     *) echo "$1" ;;
   esac
 }
