@@ -683,3 +683,26 @@ fn only_other_kagent_api_versions_served_is_a_clear_failure() {
         "nothing applied"
     );
 }
+
+#[test]
+fn doctor_reports_the_provider_aiops_would_use_and_whether_its_key_is_present() {
+    let env = Env::new();
+    with_ai_tools(&env, &["kubectl-ai"]);
+    env.write(".env", "OPENAI_BASE_URL=http://127.0.0.1:11434/v1\n");
+    let run = env.xtask(&["doctor"]);
+    assert!(
+        run.all().contains("no model key: aiops would use provider openai-compatible, model gpt-4.1-mini, endpoint http://127.0.0.1:11434/v1, key OPENAI_API_KEY missing"),
+        "{run}"
+    );
+    let run = env.xtask_with(&["doctor"], &[("GEMINI_API_KEY", "gemini-test-key-0123")]);
+    // OPENAI_BASE_URL (a local model server) wins over a Gemini key.
+    assert!(run.all().contains("provider openai-compatible"), "{run}");
+    env.write(".env", "");
+    let run = env.xtask_with(&["doctor"], &[("GEMINI_API_KEY", "gemini-test-key-0123")]);
+    assert!(
+        run.all()
+            .contains("aiops would use provider gemini, key GEMINI_API_KEY present"),
+        "{run}"
+    );
+    assert!(!run.all().contains("gemini-test-key-0123"));
+}

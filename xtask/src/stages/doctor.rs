@@ -173,13 +173,16 @@ impl Stage for Doctor {
         let mut k = ToolCheck::new("kubectl-ai", false, None, ai::KUBECTL_AI_HINT)
             .probe(None, |_| ai::kubectl_ai_version(r));
         if k.path.is_some() {
-            let key = ["GEMINI_API_KEY", "OPENAI_API_KEY"]
-                .iter()
-                .find(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
-            k.note = match key {
-                Some(v) => format!("model key {v} set"),
-                None => "no model key (GEMINI_API_KEY / OPENAI_API_KEY)".into(),
-            };
+            // What `aiops` would use: the provider, its endpoint and whether its key is there.
+            let p = super::aiops::provider(cx)?;
+            k.note = format!("aiops would use provider {}", p.describe());
+            if !p.usable() {
+                k.problem = Some(format!(
+                    "no model key: aiops would use provider {} ({} is in neither the environment nor .env)",
+                    p.describe(),
+                    p.key_var.unwrap_or("its key")
+                ));
+            }
         }
         tools.push(k);
         tools.push(
