@@ -238,10 +238,11 @@ pub fn denials(text: &str) -> Vec<Denial> {
             .unwrap_or("")
             .to_string();
         let start = line.find("Error from server").unwrap_or(0);
-        let shown = line[start..]
-            .trim()
-            .trim_end_matches(['"', '\'', ','])
-            .to_string();
+        let mut shown = line[start..].trim().trim_end_matches(',').to_string();
+        // The closing quote of a YAML or JSON string the line was cut from.
+        if shown.matches('"').count() % 2 == 1 && shown.ends_with('"') {
+            shown.pop();
+        }
         if !out.iter().any(|d| d.verb == verb && d.resource == resource) {
             out.push(Denial {
                 verb,
