@@ -706,3 +706,52 @@ fn doctor_reports_the_provider_aiops_would_use_and_whether_its_key_is_present() 
     );
     assert!(!run.all().contains("gemini-test-key-0123"));
 }
+
+#[test]
+fn install_kagent_lets_the_kagent_namespace_through_the_charts_network_policy() {
+    let env = Env::new();
+    with_ai_tools(&env, &["kagent"]);
+    kagent_ready(&env);
+    env.write(".env", &format!("OPENAI_API_KEY={OPENAI_KEY}\n"));
+    // The app runs from its Helm release.
+    env.knob(
+        "helm/todo/todo-chatbot.json",
+        r#"{"name":"todo-chatbot","namespace":"todo","revision":"1","updated":"2026-01-01 00:00:00.000000000 +0000 UTC","status":"deployed","chart":"todo-chatbot-0.1.0","app_version":"0.1.0"}"#,
+    );
+    let run = env.xtask(&["aiops", "--install-kagent"]);
+    run.ok();
+    let upgrades: Vec<String> = env
+        .mutating_calls()
+        .iter()
+        .filter(|c| c.tool == "helm")
+        .map(|c| c.argv.clone())
+        .collect();
+    assert_eq!(upgrades.len(), 1, "{upgrades:?}");
+    assert!(
+        upgrades[0].contains(r#"--reuse-values --set-json networkPolicy.backendExtraFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"kagent"}}}]"#),
+        "{upgrades:?}"
+    );
+    // Before the wiring wait: kagent can reach /mcp only once it is let in.
+    let calls: Vec<String> = env
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.tool, c.argv))
+        .collect();
+    let set = calls
+        .iter()
+        .position(|c| c.contains("--set-json"))
+        .expect("set");
+    let wait = calls
+        .iter()
+        .position(|c| c.contains("get remotemcpservers.kagent.dev"))
+        .expect("waited");
+    assert!(set < wait, "{calls:?}");
+    // Once set, a second run leaves the release alone.
+    env.clear_calls();
+    env.xtask(&["aiops", "--install-kagent"]).ok();
+    assert!(
+        !env.mutating_calls().iter().any(|c| c.tool == "helm"),
+        "{:?}",
+        env.mutating_calls()
+    );
+}

@@ -217,6 +217,62 @@ pub fn status(
     ))
 }
 
+/// `helm get values NAME -n NS -o json`: the values the release was given (not the chart's
+/// defaults); an empty object when it was given none.
+pub fn get_values(
+    r: &Runner,
+    context: Option<&str>,
+    namespace: &str,
+    release: &str,
+) -> Result<serde_json::Value> {
+    let out = r.run(
+        &Call::new("helm")
+            .args(["get", "values", release, "--namespace", namespace])
+            .args(["--output", "json"])
+            .args(kube_context(context))
+            .timeout(Duration::from_secs(30)),
+    )?;
+    let v: serde_json::Value = parse_json("helm get values", &out.stdout)?;
+    Ok(if v.is_null() {
+        serde_json::json!({})
+    } else {
+        v
+    })
+}
+
+/// One value to change in a running release.
+#[derive(Debug, Clone)]
+pub struct SetValue {
+    pub release: String,
+    pub chart: std::path::PathBuf,
+    pub namespace: String,
+    pub context: Option<String>,
+    /// `KEY=JSON` for `--set-json` (never a secret: the runner refuses one).
+    pub set_json: String,
+    pub timeout: Duration,
+    pub description: String,
+}
+
+/// `helm upgrade NAME CHART --reuse-values --set-json KEY=JSON`: changes one value and keeps
+/// every value the release was given before, waiting and rolling back like a deploy.
+pub fn set_value(r: &Runner, major: Major, spec: &SetValue) -> Result<String> {
+    let call = Call::new("helm")
+        .args(["upgrade", &spec.release])
+        .arg(spec.chart.display().to_string())
+        .args(["--namespace", &spec.namespace])
+        .args(kube_context(spec.context.as_deref()))
+        .args(["--reuse-values", "--set-json", &spec.set_json])
+        .args(major.wait_and_rollback(spec.timeout))
+        .args(["--description", &spec.description])
+        .mutating()
+        .timeout(spec.timeout + Duration::from_secs(60))
+        .hint(format!(
+            "`helm history {} -n {}` shows what failed",
+            spec.release, spec.namespace
+        ));
+    Ok(r.run(&call)?.stdout)
+}
+
 /// `helm lint --strict CHART -f VALUES...`: `Ok(None)` when clean, else the lines that explain
 /// why not.
 pub fn lint(

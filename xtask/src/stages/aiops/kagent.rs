@@ -130,6 +130,24 @@ pub fn check_tools(manifests: &str) -> Result<()> {
     ))
 }
 
+/// The chart value that lets kagent's namespace reach the backend through its NetworkPolicy.
+pub const PEER_KEY: &str = "networkPolicy.backendExtraFrom";
+
+/// The NetworkPolicy peer for kagent's namespace (what `networkPolicy.backendExtraFrom` holds).
+pub fn network_peer() -> serde_json::Value {
+    serde_json::json!([{
+        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": NAMESPACE } }
+    }])
+}
+
+/// Whether release values (`helm get values`) already let kagent's namespace in.
+pub fn values_allow_kagent(values: &serde_json::Value) -> bool {
+    values
+        .pointer("/networkPolicy/backendExtraFrom")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|peers| peers.iter().any(|p| network_peer()[0] == *p))
+}
+
 /// The Secret with the header value, for `kubectl apply` on stdin (never a file or argument).
 pub fn auth_secret_doc(token: &str) -> String {
     format!(
@@ -370,6 +388,15 @@ mod tests {
             text.contains("lets delete_task run without approval"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn the_peer_is_found_in_release_values() {
+        assert!(!values_allow_kagent(&serde_json::json!({})));
+        let v = serde_json::json!({"networkPolicy": {"backendExtraFrom": network_peer()}});
+        assert!(values_allow_kagent(&v));
+        let other = serde_json::json!({"networkPolicy": {"backendExtraFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mcp"}}}]}});
+        assert!(!values_allow_kagent(&other));
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::error::failure;
 use crate::flags;
 use crate::tools::ai::kubectl_ai::{self, Provider};
 use crate::tools::ai::{self, Outcome, kagent as kg};
-use crate::tools::{self, kubectl, workloads};
+use crate::tools::{self, helm, kubectl, workloads};
 use transcript::Transcript;
 
 pub use kagent::{K8S_AGENT, TODO_AGENT};
@@ -188,6 +188,9 @@ pub struct Observed {
     pub reader_current: bool,
     /// Why the cluster questions cannot be asked (no cluster, no namespace), if so.
     pub cluster_problem: Option<String>,
+    /// With `--install-kagent` and the app deployed by Helm: whether the release's values
+    /// already let kagent's namespace through the backend's NetworkPolicy.
+    pub kagent_allowed_in: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +200,8 @@ pub enum Step {
     InstallKagent,
     CheckKagentApi,
     ApplyKagentAgent,
+    /// Let kagent's namespace through the backend's NetworkPolicy (Helm release values).
+    AllowKagentIn,
     WaitKagentWiring,
     Ask {
         tool: &'static str,
@@ -223,6 +228,12 @@ impl fmt::Display for Step {
             Step::ApplyKagentAgent => write!(
                 f,
                 "apply the kagent ModelConfig, RemoteMCPServer and Agent from deploy/k8s/kagent/"
+            ),
+            Step::AllowKagentIn => write!(
+                f,
+                "set {} of the Helm release to let namespace {} reach the backend",
+                kagent::PEER_KEY,
+                kagent::NAMESPACE
             ),
             Step::WaitKagentWiring => write!(
                 f,
@@ -408,8 +419,14 @@ impl Stage for Aiops {
         report
             .tables
             .push((vec!["AI tool", "state", "version", "note"], rows));
+        let kagent_allowed_in = if self.install_kagent {
+            self.kagent_allowed_in(cx)?
+        } else {
+            None
+        };
         self.provider = Some(provider.clone());
         Ok(Observed {
+            kagent_allowed_in,
             tools: tools_seen,
             kubectl_ai_provider: provider,
             identity: self.identity(),
@@ -431,6 +448,9 @@ impl Stage for Aiops {
             }
             steps.push(Step::CheckKagentApi);
             steps.push(Step::ApplyKagentAgent);
+            if o.kagent_allowed_in == Some(false) {
+                steps.push(Step::AllowKagentIn);
+            }
             steps.push(Step::WaitKagentWiring);
         }
         let kai_ok = usable(KUBECTL_AI) && o.cluster_problem.is_none();
@@ -516,6 +536,7 @@ impl Stage for Aiops {
                 }
                 Ok(())
             }
+            Step::AllowKagentIn => self.allow_kagent_in(cx),
             Step::WaitKagentWiring => {
                 self.wiring = Some(kagent::wait_for_wiring(r, self.context(), self.timeout)?);
                 Ok(())
@@ -665,6 +686,55 @@ impl Aiops {
             auth_secret.is_some(),
         ));
         Ok(docs)
+    }
+
+    /// `Some(allowed)` when the app runs from its Helm release (helm on PATH), else `None`.
+    fn kagent_allowed_in(&self, cx: &Ctx) -> Result<Option<bool>> {
+        if tools::find("helm").is_none() {
+            return Ok(None);
+        }
+        let r = &cx.runner;
+        let release = &self.config.deploy.release;
+        if helm::status(r, Some(self.context()), self.ns(), release)?.is_none() {
+            return Ok(None);
+        }
+        let values = helm::get_values(r, Some(self.context()), self.ns(), release)?;
+        Ok(Some(kagent::values_allow_kagent(&values)))
+    }
+
+    /// Adds kagent's namespace to the backend's allowed peers, keeping every other value the
+    /// release was given (`deploy --helm` keeps it while the kagent namespace exists).
+    fn allow_kagent_in(&self, cx: &Ctx) -> Result<()> {
+        let r = &cx.runner;
+        let bin = tools::find("helm").ok_or_else(|| {
+            failure(
+                "helm is not on PATH",
+                "install helm 3 or 4 (`cargo xtask doctor`)",
+            )
+        })?;
+        let v = helm::version(r, &bin)?;
+        let major = helm::Major::of(v).ok_or_else(|| {
+            failure(
+                format!("helm {v} is neither 3 nor 4"),
+                "install helm 3 or 4 (`cargo xtask doctor`)",
+            )
+        })?;
+        let out = helm::set_value(
+            r,
+            major,
+            &helm::SetValue {
+                release: self.config.deploy.release.clone(),
+                chart: cx.root.join(&self.config.deploy.chart),
+                namespace: self.ns().to_string(),
+                context: Some(self.context().to_string()),
+                set_json: format!("{}={}", kagent::PEER_KEY, kagent::network_peer()),
+                timeout: Duration::from_secs(self.config.deploy.timeout_secs),
+                description: "cargo xtask aiops --install-kagent: kagent may reach the backend"
+                    .into(),
+            },
+        )?;
+        cx.ui.detail(out.trim());
+        Ok(())
     }
 
     /// Asks one question, writes its transcript (and trace), and says what became of it. Only
