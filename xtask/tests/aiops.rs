@@ -755,3 +755,63 @@ fn install_kagent_lets_the_kagent_namespace_through_the_charts_network_policy() 
         env.mutating_calls()
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn deploy_helm_keeps_kagent_let_in_while_its_namespace_exists() {
+    let env = Env::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
+    copy_dir(
+        &repo.join("deploy/helm/todo-chatbot"),
+        &env.project.join("deploy/helm/todo-chatbot"),
+    );
+    env.write(".env", &format!("OPENAI_API_KEY={OPENAI_KEY}\n"));
+    env.xtask(&["setup"]).ok();
+    env.xtask(&["deploy", "--helm"]).ok();
+    let values = || read(&env.state.join("helm/values.log"));
+    assert!(!values().contains("backendExtraFrom"), "no kagent yet");
+    // kagent is installed: the next deploy lets its namespace in, once.
+    env.knob(
+        "kube/objects/_/namespace/kagent.json",
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kagent"}}"#,
+    );
+    env.clear_calls();
+    let run = env.xtask(&["deploy", "--helm"]);
+    run.ok();
+    assert!(run.all().contains("kagent runs in the cluster"), "{run}");
+    assert!(
+        env.mutating_calls()
+            .iter()
+            .any(|c| c.tool == "helm" && c.argv.starts_with("upgrade")),
+        "{:?}",
+        env.mutating_calls()
+    );
+    let text = values();
+    let last = text.rsplit("# ").next().unwrap_or("");
+    assert!(
+        text.contains("\"backendExtraFrom\": [")
+            && text.contains("\"kubernetes.io/metadata.name\": \"kagent\""),
+        "{last}"
+    );
+    env.clear_calls();
+    env.xtask(&["deploy", "--helm"]).ok();
+    assert!(
+        !env.mutating_calls()
+            .iter()
+            .any(|c| c.tool == "helm" && c.argv.starts_with("upgrade")),
+        "{:?}",
+        env.mutating_calls()
+    );
+}

@@ -442,6 +442,29 @@ impl DeployStage {
         })
     }
 
+    /// Whether the chart should let kagent's namespace reach the backend: while that namespace
+    /// exists (`aiops --install-kagent` made it) and no values file or `--set` of the user
+    /// decides `networkPolicy.backendExtraFrom` itself.
+    fn lets_kagent_in(&self, cx: &Ctx, context: &str) -> Result<bool> {
+        let mentions = |text: &str| text.contains("backendExtraFrom");
+        if self.opts.overrides.set.iter().any(|kv| mentions(kv)) {
+            return Ok(false);
+        }
+        let mut files = self.config_values(cx)?;
+        files.extend(overrides::values_files(&self.opts.overrides)?);
+        for f in files {
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            if mentions(&text) {
+                return Ok(false);
+            }
+        }
+        Ok(
+            kubectl::namespace(&cx.runner, Some(context), super::aiops::kagent::NAMESPACE)?
+                .is_some(),
+        )
+    }
+
     /// The values files from the configuration, checked to exist.
     fn config_values(&self, cx: &Ctx) -> Result<Vec<PathBuf>> {
         let mut out = Vec::new();
@@ -792,7 +815,16 @@ impl Stage for DeployStage {
 
         if self.opts.helm {
             let auth = env.get("AUTH_SECRET").is_some_and(|v| !v.is_empty());
-            let values = self.generated_values(&images, database, &secret_hash, auth);
+            let mut values = self.generated_values(&images, database, &secret_hash, auth);
+            if self.lets_kagent_in(cx, &context)? {
+                values["networkPolicy"] = serde_json::json!({
+                    "backendExtraFrom": super::aiops::kagent::network_peer(),
+                });
+                report.note(
+                    cx,
+                    "kagent runs in the cluster: its namespace may reach the backend (networkPolicy.backendExtraFrom)",
+                );
+            }
             let text = serde_json::to_string_pretty(&values)?;
             let path = std::env::temp_dir().join(format!(
                 "todo-chatbot-values-{}-{}.json",
