@@ -67,6 +67,9 @@ impl TaskFilter {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Task {
     pub id: i64,
+    /// The user's task number, shown beside the task; the chat takes it ("mark 2 as done").
+    #[serde(default)]
+    pub number: i64,
     pub title: String,
     #[serde(default)]
     pub description: String,
@@ -157,9 +160,11 @@ impl Backend {
             .await
     }
 
-    pub async fn toggle_task(&self, c: &Caller, id: i64) -> R<Task> {
+    /// Sets the task's completion state; `None` flips it.
+    pub async fn complete_task(&self, c: &Caller, id: i64, completed: Option<bool>) -> R<Task> {
         let path = format!("{}/{id}/complete", c.tasks());
-        self.call(Method::PATCH, &path, c.token.as_deref(), None::<&()>)
+        let body = completed.map(|completed| json!({ "completed": completed }));
+        self.call(Method::PATCH, &path, c.token.as_deref(), body.as_ref())
             .await
     }
 

@@ -26,6 +26,14 @@ pub struct FilterForm {
     filter: Option<String>,
 }
 
+/// The check box form: the state the task should have, so a repeated post changes nothing.
+#[derive(Deserialize)]
+pub struct CompleteForm {
+    filter: Option<String>,
+    /// `true` or `false`; absent (an old page) flips the state.
+    completed: Option<String>,
+}
+
 /// Back to the list with the same filter, and the error if the call failed.
 pub fn back(filter: Option<&str>, result: Result<(), BackendError>, anchor: &str) -> Response {
     let filter = parse_filter(filter).as_str();
@@ -83,10 +91,27 @@ pub async fn toggle(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<FilterForm>,
+    Form(form): Form<CompleteForm>,
 ) -> Response {
     let caller = session::caller(&headers);
-    let result = state.backend.toggle_task(&caller, id).await.map(|_| ());
+    let completed = match form.completed.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            let error = BackendError::Status {
+                status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_body".into(),
+                message: "completed must be true or false".into(),
+            };
+            return back(form.filter.as_deref(), Err(error), &format!("#task-{id}"));
+        }
+    };
+    let result = state
+        .backend
+        .complete_task(&caller, id, completed)
+        .await
+        .map(|_| ());
     back(form.filter.as_deref(), result, &format!("#task-{id}"))
 }
 

@@ -220,3 +220,72 @@ async fn index_and_health_answer_200_when_the_backend_is_down() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), r#"{"status":"ok"}"#);
 }
+
+#[tokio::test]
+async fn the_page_shows_task_numbers_and_the_check_box_sets_the_state() {
+    let app = spawn_app().await;
+    // Another user's tasks push the global ids up; demo's numbers still start at 1.
+    app.backend_task("alice", "alice one").await;
+    app.backend_task("alice", "alice two").await;
+    let first = app.backend_task("demo", "first of demo").await;
+    app.backend_task("demo", "second of demo").await;
+    let id = first["id"].as_i64().unwrap();
+    assert_ne!(id, 1);
+    let (_, body) = app.get_page("/", None).await;
+    assert!(body.contains(">#1</span>"), "{body}");
+    assert!(body.contains(">#2</span>"), "{body}");
+    assert!(!body.contains(">#3</span>"), "{body}");
+    // The form carries the state the task should get.
+    assert!(
+        body.contains("<input type=\"hidden\" name=\"completed\" value=\"true\">"),
+        "{body}"
+    );
+
+    // Posting the same "done" twice (a double click, a resent form) leaves it done.
+    for _ in 0..2 {
+        let resp = app
+            .post_form(
+                &format!("/tasks/{id}/toggle"),
+                &[("filter", "all"), ("completed", "true")],
+                None,
+            )
+            .await;
+        assert_eq!(resp.status(), 303);
+        assert!(!location(&resp).contains("error="), "{}", location(&resp));
+        let tasks = app.backend_tasks("demo").await;
+        let task = tasks.iter().find(|t| t["id"] == id).unwrap();
+        assert_eq!(task["completed"], true);
+    }
+    let (_, body) = app.get_page("/", None).await;
+    assert!(
+        body.contains("<input type=\"hidden\" name=\"completed\" value=\"false\">"),
+        "a done task's form asks for pending: {body}"
+    );
+    let resp = app
+        .post_form(
+            &format!("/tasks/{id}/toggle"),
+            &[("completed", "false")],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let tasks = app.backend_tasks("demo").await;
+    assert_eq!(
+        tasks.iter().find(|t| t["id"] == id).unwrap()["completed"],
+        false
+    );
+    // A value other than true or false is refused, and changes nothing.
+    let resp = app
+        .post_form(
+            &format!("/tasks/{id}/toggle"),
+            &[("completed", "maybe")],
+            None,
+        )
+        .await;
+    assert!(location(&resp).contains("error="));
+    let tasks = app.backend_tasks("demo").await;
+    assert_eq!(
+        tasks.iter().find(|t| t["id"] == id).unwrap()["completed"],
+        false
+    );
+}
