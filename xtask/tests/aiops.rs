@@ -312,6 +312,11 @@ fn a_write_refused_by_the_api_server_is_blocked_by_policy_and_admin_is_reported(
         "{text}"
     );
     assert!(text.contains("cannot delete resource \"pods\""), "{text}");
+    assert!(
+        run.stdout
+            .contains("read-only: ServiceAccount todo/todo-aiops-reader"),
+        "{run}"
+    );
 
     // With --admin the tool runs with the user's context: the write goes through, and the
     // report says who the tool acted as.
@@ -320,7 +325,7 @@ fn a_write_refused_by_the_api_server_is_blocked_by_policy_and_admin_is_reported(
     admin.ok();
     assert!(
         admin
-            .all()
+            .stdout
             .contains("--admin: your own kube context `demo`"),
         "{admin}"
     );

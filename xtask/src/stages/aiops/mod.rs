@@ -573,6 +573,12 @@ impl Stage for Aiops {
                 cx,
                 format!("kubectl-ai provider: {}", o.kubectl_ai_provider.describe()),
             );
+            // In the printed report too: who kubectl-ai acted as is the first thing to know
+            // about its answers (and `--admin` must not go unnoticed).
+            report.tables.push((
+                vec!["kubectl-ai acts as", "model provider"],
+                vec![vec![o.identity.clone(), o.kubectl_ai_provider.describe()]],
+            ));
         }
         let rows = self
             .results
