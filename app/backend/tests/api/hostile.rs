@@ -827,6 +827,15 @@ async fn bearer_scheme_is_case_insensitive_and_expiry_leeway_is_small(db: Db) {
         );
     }
     assert_eq!(with(format!("Bearer   {token}  ")).await.status(), 200);
+    // The path's user id is compared as decoded, like the handlers see it.
+    let encoded = app
+        .client
+        .get(app.url("/api/case%40example.com/tasks"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(encoded.status(), 200);
     for bad in [
         format!("Basic {token}"),
         format!("Bearer{token}"),
