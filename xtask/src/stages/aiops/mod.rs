@@ -475,13 +475,15 @@ impl Stage for Aiops {
             let why = match (t, &o.cluster_problem) {
                 (KUBECTL_AI, Some(p)) if usable(KUBECTL_AI) => p.clone(),
                 _ => tool(t)
+                    // The tools table above has the hint for a missing tool.
                     .map(|x| {
                         x.why.clone().unwrap_or_else(|| {
                             if x.installed {
-                                "not usable".into()
+                                "not usable"
                             } else {
-                                format!("not installed ({})", x.hint)
+                                "not installed"
                             }
+                            .into()
                         })
                     })
                     .unwrap_or_else(|| "not installed".into()),
@@ -567,8 +569,8 @@ impl Stage for Aiops {
             all.iter()
                 .position(|(t, topic, _)| *t == a.tool && *topic == a.topic)
         });
-        report.note(cx, format!("kubectl-ai identity: {}", o.identity));
         if o.tools.iter().any(|t| t.name == KUBECTL_AI && t.installed) {
+            report.note(cx, format!("kubectl-ai identity: {}", o.identity));
             report.note(
                 cx,
                 format!("kubectl-ai provider: {}", o.kubectl_ai_provider.describe()),
