@@ -187,11 +187,8 @@ impl AsyncRead for GuardedIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.drained() {
-            // End of stream: hyper closes an idle connection quietly and a half-sent head
-            // as incomplete.
-            return Poll::Ready(Ok(()));
-        }
+        // A request already in the socket is still read and answered during the drain (with
+        // `Connection: close`); only a read that would wait ends the connection.
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
@@ -204,6 +201,8 @@ impl AsyncRead for GuardedIo {
             Poll::Pending => {
                 this.state.park_reader(cx.waker());
                 if this.drained() {
+                    // End of stream: hyper closes an idle connection quietly and a half-sent
+                    // head as incomplete.
                     return Poll::Ready(Ok(()));
                 }
                 match this.expired(cx) {

@@ -11,6 +11,10 @@
 //! counted by when they started: within the delay (less 0.2 s) or after it. The backend runs
 //! on a throw-away SQLite file; the frontend points at a closed port (its `/health` does not
 //! need the backend).
+//!
+//! With a third argument `half-sent` there is no load: one client sends half a request head
+//! (`GET /health HTTP/1.1\r\nHost: x\r\n`) and stops, then the binary gets SIGTERM, and the
+//! example prints how long the process took to exit.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,9 +24,13 @@ use testkit::load::{self, Plan};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [binary, delay] = args.as_slice() else {
-        eprintln!("usage: sigterm_load BINARY DELAY_SECS");
-        return std::process::ExitCode::from(2);
+    let (binary, delay, half_sent) = match args.as_slice() {
+        [binary, delay] => (binary, delay, false),
+        [binary, delay, mode] if mode == "half-sent" => (binary, delay, true),
+        _ => {
+            eprintln!("usage: sigterm_load BINARY DELAY_SECS [half-sent]");
+            return std::process::ExitCode::from(2);
+        }
     };
     let Ok(delay_secs) = delay.parse::<f64>() else {
         eprintln!("error: DELAY_SECS {delay:?} is not a number");
@@ -44,6 +52,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if half_sent {
+        return half_sent_stop(binary, child, &base).await;
+    }
     let window = Duration::from_secs_f64(delay_secs)
         .saturating_sub(Duration::from_millis(200))
         .max(Duration::from_millis(500));
@@ -85,5 +96,28 @@ async fn main() -> std::process::ExitCode {
     for e in &report.examples {
         println!("  e.g. {e}");
     }
+    std::process::ExitCode::SUCCESS
+}
+
+/// SIGTERM while one client has sent half a request head: the time until the process exits.
+async fn half_sent_stop(
+    binary: &str,
+    mut child: std::process::Child,
+    base: &str,
+) -> std::process::ExitCode {
+    use tokio::io::AsyncWriteExt;
+    let Ok(mut slow) = tokio::net::TcpStream::connect(base.trim_start_matches("http://")).await
+    else {
+        eprintln!("error: cannot connect to {base}");
+        return std::process::ExitCode::FAILURE;
+    };
+    let _ = slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    load::sigterm(&child);
+    let (code, waited) = load::wait_exit(&mut child, Duration::from_secs(60));
+    println!(
+        "binary: {binary}, one half-sent request head open: exit code {code:?} {:.2} s after SIGTERM",
+        waited.as_secs_f64()
+    );
     std::process::ExitCode::SUCCESS
 }
