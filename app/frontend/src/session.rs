@@ -8,7 +8,7 @@
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
-use crate::api::{Caller, UserId};
+use crate::api::{Caller, UserId, demo_user};
 
 pub const USER: &str = "todo_user";
 pub const TOKEN: &str = "todo_token";
@@ -44,7 +44,7 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
 pub fn caller(headers: &HeaderMap) -> Caller {
     let user = cookie(headers, USER)
         .and_then(|u| UserId::parse(u).ok())
-        .unwrap_or_else(UserId::demo);
+        .unwrap_or_else(demo_user);
     Caller {
         user,
         token: token(headers),

@@ -160,7 +160,8 @@ pub async fn logout() -> Response {
 
 /// Chooses the user id when auth is off.
 pub async fn choose_user(Form(form): Form<UserForm>) -> Response {
-    match UserId::parse(form.user_id.as_deref().unwrap_or("")) {
+    // A form field is trimmed first; the rule itself takes the value as it is.
+    match UserId::parse(form.user_id.as_deref().unwrap_or("").trim()) {
         Ok(user) => see_other(
             "/",
             &[
@@ -168,6 +169,9 @@ pub async fn choose_user(Form(form): Form<UserForm>) -> Response {
                 session::clear(session::CONVERSATION),
             ],
         ),
-        Err(reason) => see_other(&format!("/?error={}", encode_query(reason)), &[]),
+        Err(reason) => see_other(
+            &format!("/?error={}", encode_query(&reason.to_string())),
+            &[],
+        ),
     }
 }
