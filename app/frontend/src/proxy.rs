@@ -3,9 +3,15 @@
 //! Method, path, query, body, status and end-to-end headers pass through; hop-by-hop headers are
 //! dropped both ways. The browser's cookies stay here: when the request has no `Authorization`
 //! header, the token cookie becomes `Authorization: Bearer`. An unreachable backend gives 502 and
-//! a hung one 504, both with the JSON error shape.
+//! a hung one 504, both with the JSON error shape. Every answer is `Cache-Control: no-store`.
+//!
+//! Forwarding headers, which a client can forge: `X-Real-IP`, `Forwarded` and
+//! `Proxy-Connection` are dropped. `X-Forwarded-For` and `X-Forwarded-Proto` from the client are
+//! kept only when the connection comes from a loopback or private address (an ingress or a proxy
+//! in the cluster or on the host); otherwise they are dropped. Then the peer's address is
+//! appended to `X-Forwarded-For` and `X-Forwarded-Host` is set to the request's `Host`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -36,6 +42,7 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
     strip_hop_by_hop(&mut parts.headers);
+    strip_forwarding(&mut parts.headers, peer.map(|ConnectInfo(a)| a));
     let original_host = parts.headers.remove(header::HOST);
     let token = session::token(&parts.headers);
     parts.headers.remove(header::COOKIE);
@@ -59,6 +66,9 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
+            parts
+                .headers
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Response::from_parts(parts, Body::new(body))
         }
         Err(e) => {
@@ -79,6 +89,32 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .collect();
     for name in named.iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);
+    }
+}
+
+/// Forwarding headers no client may set, whoever it is.
+const SPOOFABLE: [&str; 3] = ["x-real-ip", "forwarded", "proxy-connection"];
+
+/// Drops the forwarding headers a client could forge (see the module documentation).
+pub fn strip_forwarding(headers: &mut HeaderMap, peer: Option<SocketAddr>) {
+    for name in SPOOFABLE {
+        headers.remove(name);
+    }
+    if !peer.is_some_and(|p| is_proxy_address(p.ip())) {
+        headers.remove("x-forwarded-for");
+        headers.remove("x-forwarded-proto");
+    }
+}
+
+/// Loopback and private addresses: where an ingress or a local proxy connects from.
+pub fn is_proxy_address(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.is_loopback() || v4.is_private(),
+            // fc00::/7, unique local addresses.
+            None => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        },
     }
 }
 
@@ -119,6 +155,35 @@ mod tests {
         let left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(left.len(), 2, "{left:?}");
         assert!(h.contains_key(header::CONTENT_TYPE) && h.contains_key("x-request-id"));
+    }
+
+    #[test]
+    fn forgeable_forwarding_headers_go() {
+        let forged = || {
+            let mut h = HeaderMap::new();
+            for name in [
+                "x-real-ip",
+                "forwarded",
+                "proxy-connection",
+                "x-forwarded-for",
+            ] {
+                h.insert(name, HeaderValue::from_static("6.6.6.6"));
+            }
+            h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+            h
+        };
+        let mut outside = forged();
+        strip_forwarding(&mut outside, Some("203.0.113.9:5000".parse().unwrap()));
+        assert!(outside.is_empty(), "{outside:?}");
+        let mut ingress = forged();
+        strip_forwarding(&mut ingress, Some("10.244.0.7:5000".parse().unwrap()));
+        let mut left: Vec<_> = ingress.keys().map(|k| k.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["x-forwarded-for", "x-forwarded-proto"]);
+        assert!(is_proxy_address("::1".parse().unwrap()));
+        assert!(is_proxy_address("fd00::1".parse().unwrap()));
+        assert!(is_proxy_address("::ffff:192.168.1.2".parse().unwrap()));
+        assert!(!is_proxy_address("2001:db8::1".parse().unwrap()));
     }
 
     #[test]

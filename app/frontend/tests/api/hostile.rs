@@ -89,3 +89,64 @@ async fn a_short_form_body_gets_408() {
         "{answer}"
     );
 }
+
+/// A stand-in backend that answers every request with the headers it received, as JSON.
+async fn header_echo() -> String {
+    use axum::http::HeaderMap;
+    let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
+        let map: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v.to_str().unwrap_or("?"))))
+            .collect();
+        (
+            [("cache-control", "public, max-age=3600")],
+            axum::Json(Value::Object(map)),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn forged_forwarding_headers_do_not_reach_the_backend_and_api_answers_are_no_store() {
+    let backend = header_echo().await;
+    let (addr, _stop) = spawn_frontend_with(&backend, &[]).await;
+    let resp = reqwest::Client::new()
+        .get(format!("http://{addr}/api/demo/tasks"))
+        .header("x-real-ip", "6.6.6.6")
+        .header("forwarded", "for=6.6.6.6;proto=https")
+        .header("proxy-connection", "keep-alive")
+        .header("x-forwarded-for", "10.1.2.3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let seen: Value = resp.json().await.unwrap();
+    for dropped in ["x-real-ip", "forwarded", "proxy-connection", "cookie"] {
+        assert!(
+            seen.get(dropped).is_none(),
+            "{dropped} reached the backend: {seen}"
+        );
+    }
+    // The test connects from loopback, as an ingress in the cluster would from a private
+    // address: its X-Forwarded-For is kept and the peer appended. (From a public address it is
+    // dropped; the unit tests of `proxy` cover that.)
+    assert_eq!(seen["x-forwarded-for"], "10.1.2.3, 127.0.0.1", "{seen}");
+    assert_eq!(seen["x-forwarded-host"], addr.to_string(), "{seen}");
+}
+
+#[tokio::test]
+async fn gateway_errors_are_json_and_no_store() {
+    // Nothing listens on port 9 (discard) on the test machine: 502 from the proxy.
+    let (addr, _stop) = spawn_frontend_with("http://127.0.0.1:9", &[]).await;
+    let resp = reqwest::get(format!("http://{addr}/api/demo/tasks"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 502);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "backend_unavailable");
+}
