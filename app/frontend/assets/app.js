@@ -131,7 +131,8 @@
         return;
       }
       convInput.value = String(data.conversation_id);
-      document.cookie = "todo_conversation=" + data.conversation_id + "; Path=/; Max-Age=31536000; SameSite=Lax";
+      document.cookie = "todo_conversation=" + data.conversation_id + "; Path=/; Max-Age=31536000; SameSite=Lax" +
+        (location.protocol === "https:" ? "; Secure" : "");
       showTools(bubble("assistant", "Assistant", data.response), data.tool_calls);
       if (data.tool_calls && data.tool_calls.length) await refreshTasks();
     } catch (err) {

@@ -2,7 +2,8 @@
 //!
 //! Variables: `PORT` (3000), `HOST` (`0.0.0.0`), `BACKEND_URL` (`http://localhost:8000`),
 //! `LOG_FORMAT` (`text|json`), `SHUTDOWN_DELAY` (0 s), `HEADER_READ_TIMEOUT` and
-//! `BODY_READ_TIMEOUT` (10 s each), `RUST_LOG` (read by the telemetry module).
+//! `BODY_READ_TIMEOUT` (10 s each), `COOKIE_SECURE` (`auto|always`), `RUST_LOG` (read by the
+//! telemetry module).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -18,6 +19,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The shutdown delay and the read timeouts of the serve loop.
     pub serve: todo_serve::Options,
+    pub cookie_secure: CookieSecure,
+}
+
+/// When cookies carry `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecure {
+    /// When the request came over TLS: `X-Forwarded-Proto: https` from the ingress.
+    Auto,
+    /// Always (a deployment that is only ever reached over HTTPS).
+    Always,
 }
 
 /// How log lines are written.
@@ -132,6 +143,19 @@ impl Config {
                 });
             }
         };
+        let secure_raw = var("COOKIE_SECURE", "auto");
+        let cookie_secure = match secure_raw.trim() {
+            "auto" => CookieSecure::Auto,
+            "always" => CookieSecure::Always,
+            _ => {
+                return Err(ConfigError {
+                    var: "COOKIE_SECURE",
+                    value: secure_raw,
+                    reason: "unknown setting".into(),
+                    help: "set COOKIE_SECURE to auto (Secure over TLS) or always".into(),
+                });
+            }
+        };
         let serve = todo_serve::Options::from_lookup(&get).map_err(|e| ConfigError {
             var: e.var,
             value: e.value,
@@ -144,6 +168,7 @@ impl Config {
             backend,
             log_format,
             serve,
+            cookie_secure,
         })
     }
 }
@@ -169,6 +194,7 @@ mod tests {
         assert_eq!(c.backend.to_string(), "http://localhost:8000");
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.serve, todo_serve::Options::default());
+        assert_eq!(c.cookie_secure, CookieSecure::Auto);
         let c = cfg(&[("SHUTDOWN_DELAY", "2.5")]).unwrap();
         assert_eq!(c.serve.shutdown_delay.as_millis(), 2500);
     }
@@ -184,6 +210,7 @@ mod tests {
             ("BACKEND_URL", "http://x/api"),
             ("LOG_FORMAT", "xml"),
             ("SHUTDOWN_DELAY", "5s"),
+            ("COOKIE_SECURE", "yes"),
             ("HEADER_READ_TIMEOUT", "0"),
             ("BODY_READ_TIMEOUT", "-1"),
         ] {

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod healthcheck;
 pub mod proxy;
 pub mod routes;

@@ -45,10 +45,15 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/logout", post(account::logout))
         .route("/user", post(account::choose_user))
-        .layer(axum::middleware::from_fn(page_deadline));
+        .layer(axum::middleware::from_fn(page_deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::forms,
+        ));
     let api = Router::new()
         .route("/api/{*rest}", any(crate::proxy::proxy))
-        .layer(axum::middleware::from_fn(api_deadline));
+        .layer(axum::middleware::from_fn(api_deadline))
+        .layer(axum::middleware::from_fn(crate::guard::api));
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
@@ -114,7 +119,11 @@ impl Application {
     pub async fn build(config: &Config) -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
         let lifecycle = Lifecycle::new();
-        let state = AppState::new(Backend::new(config.backend.clone()), lifecycle.clone());
+        let state = AppState::new(
+            Backend::new(config.backend.clone()),
+            lifecycle.clone(),
+            config.cookie_secure,
+        );
         Ok(Self {
             listener,
             router: router(state),

@@ -7,6 +7,7 @@ use todo_serve::Lifecycle;
 use tokio::sync::Mutex;
 
 use crate::backend::{Backend, BackendError};
+use crate::config::CookieSecure;
 
 /// How long the backend's `/auth/config` answer is reused.
 const AUTH_CONFIG_TTL: Duration = Duration::from_secs(30);
@@ -16,14 +17,17 @@ pub struct AppState {
     pub backend: Backend,
     /// Whether the process is stopping (then `/ready` answers 503).
     pub lifecycle: Lifecycle,
+    /// When cookies carry `Secure`.
+    pub cookie_secure: CookieSecure,
     auth_cache: Arc<Mutex<Option<(Instant, bool)>>>,
 }
 
 impl AppState {
-    pub fn new(backend: Backend, lifecycle: Lifecycle) -> Self {
+    pub fn new(backend: Backend, lifecycle: Lifecycle, cookie_secure: CookieSecure) -> Self {
         Self {
             backend,
             lifecycle,
+            cookie_secure,
             auth_cache: Arc::new(Mutex::new(None)),
         }
     }

@@ -156,10 +156,12 @@ impl TestApp {
             .map(|(k, v)| format!("{k}={}", todo_frontend::routes::encode_query(v)))
             .collect::<Vec<_>>()
             .join("&");
+        // As a browser does on every form post (the frontend refuses forms without it).
         let mut req = self
             .http
             .post(self.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", format!("http://{}", self.addr))
             .body(body);
         if let Some(c) = cookie {
             req = req.header("cookie", c);

@@ -81,7 +81,7 @@ async fn a_short_api_body_gets_408_json_not_a_gateway_error() {
 async fn a_short_form_body_gets_408() {
     let backend = TestBackend::spawn(None).await;
     let (addr, _stop) = frontend(&backend).await;
-    let raw = b"POST /user HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50\r\n\r\nuser_id=al";
+    let raw = b"POST /user HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50\r\n\r\nuser_id=al";
     let (answer, _) = send_and_wait(addr, raw).await;
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
     assert!(
@@ -149,4 +149,137 @@ async fn gateway_errors_are_json_and_no_store() {
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "backend_unavailable");
+}
+
+fn form_post(addr: std::net::SocketAddr, path: &str, body: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("http://{addr}{path}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+}
+
+#[tokio::test]
+async fn cross_site_forms_are_refused_with_403_and_change_nothing() {
+    let backend = TestBackend::spawn(Some("a-test-secret-of-enough-length")).await;
+    let (addr, _stop) = spawn_frontend_with(&backend.url(), &[]).await;
+    let cases = [
+        ("/login", "email=attacker%40evil.example&password=password1"),
+        (
+            "/signup",
+            "email=attacker%40evil.example&password=password1",
+        ),
+        ("/user", "user_id=mallory"),
+        ("/tasks", "title=planted"),
+        ("/tasks/1/delete", ""),
+        ("/chat", "message=add+planted"),
+        ("/logout", ""),
+    ];
+    for (path, body) in cases {
+        for origin in [
+            Some(("origin", "https://evil.example")),
+            Some(("origin", "null")),
+            Some(("referer", "https://evil.example/page")),
+            None,
+        ] {
+            let mut req = form_post(addr, path, body);
+            if let Some((name, value)) = origin {
+                req = req.header(name, value);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 403, "{path} {origin:?}");
+            assert!(
+                resp.headers().get("set-cookie").is_none(),
+                "{path} {origin:?}"
+            );
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "cross_site_request", "{path}");
+        }
+    }
+    // The browser's own fetch metadata is believed over a matching Origin.
+    let resp = form_post(addr, "/user", "user_id=mallory")
+        .header("origin", format!("http://{addr}"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
+
+#[tokio::test]
+async fn cross_site_api_calls_are_refused_but_programs_pass() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = spawn_frontend_with(&backend.url(), &[]).await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/api/demo/tasks");
+    let refused = http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({"title": "planted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let program = http
+        .post(&url)
+        .json(&serde_json::json!({"title": "mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(program.status(), 201);
+    let titles: Vec<Value> = http.get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert_eq!(titles[0]["title"], "mine");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_over_tls_or_when_configured() {
+    let backend = TestBackend::spawn(None).await;
+    let set_cookies = |resp: &reqwest::Response| -> Vec<String> {
+        resp.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let (addr, _stop) = spawn_frontend_with(&backend.url(), &[]).await;
+    let origin = format!("http://{addr}");
+    let plain = form_post(addr, "/user", "user_id=alice")
+        .header("origin", &origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 303);
+    let cookies = set_cookies(&plain);
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| !c.contains("Secure")),
+        "{cookies:?}"
+    );
+    // Through a TLS-terminating ingress (the test connects from loopback, a proxy address).
+    let tls = form_post(addr, "/user", "user_id=alice")
+        .header("origin", format!("https://{addr}"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tls.status(), 303);
+    let cookies = set_cookies(&tls);
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| c.ends_with("; Secure")),
+        "{cookies:?}"
+    );
+
+    let (addr, _stop2) = spawn_frontend_with(&backend.url(), &[("COOKIE_SECURE", "always")]).await;
+    let always = form_post(addr, "/user", "user_id=alice")
+        .header("origin", format!("http://{addr}"))
+        .send()
+        .await
+        .unwrap();
+    let cookies = set_cookies(&always);
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| c.ends_with("; Secure")),
+        "{cookies:?}"
+    );
 }
