@@ -4,7 +4,7 @@ use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::backend::{Backend, BackendError, SLOW_TIMEOUT};
+use crate::backend::{Backend, BackendError, PAGE_TIMEOUT, SLOW_TIMEOUT};
 
 /// A user id: the one rule the backend applies too (`crates/todo-types`).
 pub use todo_types::UserId;
@@ -12,6 +12,17 @@ pub use todo_types::UserId;
 /// The user of the page when none was chosen (auth off).
 pub fn demo_user() -> UserId {
     UserId::parse("demo").expect("\"demo\" follows the user-id rule")
+}
+
+/// How many tasks one page of the list shows.
+pub const TASK_PAGE: u32 = 50;
+
+/// One page of the task list.
+#[derive(Debug, Default)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// The cursor of the next (older) page, when there is one.
+    pub next: Option<String>,
 }
 
 /// Which tasks the list shows.
@@ -128,10 +139,34 @@ impl Backend {
             .await
     }
 
-    pub async fn list_tasks(&self, c: &Caller, filter: TaskFilter) -> R<Vec<Task>> {
-        let path = format!("{}?status={}", c.tasks(), filter.as_str());
-        self.call(Method::GET, &path, c.token.as_deref(), None::<&()>)
-            .await
+    /// One page of the list, newest first: [`TASK_PAGE`] tasks from `cursor` (the first page
+    /// without one), and the cursor of the next page when more follow.
+    pub async fn list_tasks(
+        &self,
+        c: &Caller,
+        filter: TaskFilter,
+        cursor: Option<&str>,
+    ) -> R<TaskPage> {
+        let mut path = format!("{}?status={}&limit={TASK_PAGE}", c.tasks(), filter.as_str());
+        if let Some(cursor) = cursor {
+            path.push_str("&cursor=");
+            path.push_str(&crate::routes::encode_query(cursor));
+        }
+        let (headers, tasks) = self
+            .call_with_headers(
+                PAGE_TIMEOUT,
+                Method::GET,
+                &path,
+                c.token.as_deref(),
+                None::<&()>,
+            )
+            .await?;
+        let next = headers
+            .get("x-next-cursor")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        Ok(TaskPage { tasks, next })
     }
 
     pub async fn create_task(&self, c: &Caller, title: &str, description: &str) -> R<Task> {

@@ -129,6 +129,20 @@ impl Backend {
         token: Option<&str>,
         body: Option<&impl Serialize>,
     ) -> Result<T, BackendError> {
+        self.call_with_headers(timeout, method, path, token, body)
+            .await
+            .map(|(_, value)| value)
+    }
+
+    /// [`Self::call_within`] that also returns the answer's headers (a list's next cursor).
+    pub async fn call_with_headers<T: DeserializeOwned>(
+        &self,
+        timeout: Duration,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&impl Serialize>,
+    ) -> Result<(hyper::HeaderMap, T), BackendError> {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
@@ -153,7 +167,8 @@ impl Backend {
         let deadline = tokio::time::Instant::now() + timeout;
         let resp = self.send(req, timeout).await?;
         let status = resp.status();
-        let bytes = tokio::time::timeout_at(deadline, read_limited(resp.into_body()))
+        let (parts, body) = resp.into_parts();
+        let bytes = tokio::time::timeout_at(deadline, read_limited(body))
             .await
             .map_err(|_| BackendError::Timeout(timeout))??;
         if !status.is_success() {
@@ -164,7 +179,9 @@ impl Backend {
         } else {
             bytes
         };
-        serde_json::from_slice(&bytes).map_err(|e| BackendError::BadAnswer(e.to_string()))
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| BackendError::BadAnswer(e.to_string()))?;
+        Ok((parts.headers, value))
     }
 }
 

@@ -27,6 +27,9 @@ pub struct IndexPage {
     pub filter: TaskFilter,
     pub filters: [TaskFilter; 3],
     pub tasks: Vec<Task>,
+    /// The cursor of this page (none on the first) and of the next, older one.
+    pub cursor: Option<String>,
+    pub next: Option<String>,
     pub edit: Option<i64>,
     pub messages: Vec<ChatLine>,
     pub conversation: Option<i64>,
@@ -65,11 +68,23 @@ impl IndexPage {
     fn is_editing(&self, task: &Task) -> bool {
         self.edit == Some(task.id)
     }
+
+    /// The link to the page after this one.
+    fn next_href(&self) -> Option<String> {
+        self.next.as_deref().map(|c| {
+            format!(
+                "/?filter={}&cursor={}#tasks",
+                self.filter.as_str(),
+                crate::routes::encode_query(c)
+            )
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     filter: Option<String>,
+    cursor: Option<String>,
     edit: Option<String>,
     error: Option<String>,
 }
@@ -98,6 +113,8 @@ pub async fn index(
         filter: parse_filter(q.filter.as_deref()),
         filters: TaskFilter::ALL,
         tasks: Vec::new(),
+        cursor: q.cursor.filter(|c| !c.is_empty() && c.len() <= 512),
+        next: None,
         edit: q.edit.and_then(|e| e.parse().ok()),
         messages: Vec::new(),
         conversation: None,
@@ -115,7 +132,9 @@ pub async fn index(
     }
     let chosen = session::cookie(&headers, session::CONVERSATION).map(str::to_owned);
     let (tasks, chat) = tokio::join!(
-        state.backend.list_tasks(&caller, page.filter),
+        state
+            .backend
+            .list_tasks(&caller, page.filter, page.cursor.as_deref()),
         load_conversation(&state, &caller, chosen.as_deref()),
     );
     for err in [tasks.as_ref().err(), chat.as_ref().err()]
@@ -127,7 +146,9 @@ pub async fn index(
         }
         note_error(&mut page, err);
     }
-    page.tasks = tasks.unwrap_or_default();
+    let tasks = tasks.unwrap_or_default();
+    page.tasks = tasks.tasks;
+    page.next = tasks.next;
     if let Ok((conversation, messages)) = chat {
         page.conversation = conversation;
         page.messages = messages.into_iter().map(ChatLine::from).collect();

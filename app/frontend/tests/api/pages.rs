@@ -289,3 +289,65 @@ async fn the_page_shows_task_numbers_and_the_check_box_sets_the_state() {
         false
     );
 }
+
+/// Many long tasks: the page shows one page of them at a time and links to the next, and
+/// following the links shows every task once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_pages_through_many_long_tasks() {
+    let app = crate::helpers::spawn_app().await;
+    let total = 2100;
+    let description = "d".repeat(2000);
+    let url = app.backend_url("/api/many/tasks");
+    let mut pending = Vec::new();
+    for i in 0..total {
+        let http = app.http.clone();
+        let url = url.clone();
+        let body = serde_json::json!({ "title": format!("task {i}"), "description": description });
+        pending.push(tokio::spawn(async move {
+            http.post(url).json(&body).send().await.unwrap().status()
+        }));
+        if pending.len() == 16 {
+            for p in pending.drain(..) {
+                assert_eq!(p.await.unwrap(), 201);
+            }
+        }
+    }
+    for p in pending {
+        assert_eq!(p.await.unwrap(), 201);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut path = "/?filter=all".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, html) = app.get_page(&path, Some("todo_user=many")).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("could not be read"), "{path}");
+        let ids: Vec<&str> = html
+            .split("id=\"task-")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .filter(|id| id.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        assert!(
+            !ids.is_empty() && ids.len() <= 50,
+            "{path}: {} tasks",
+            ids.len()
+        );
+        for id in ids {
+            assert!(seen.insert(id.to_owned()), "task {id} shown twice");
+        }
+        pages += 1;
+        let Some(next) = html
+            .split("rel=\"next\" href=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+        else {
+            break;
+        };
+        assert!(next.contains("cursor="), "{next}");
+        // The href as a browser reads it (the template escapes `&`).
+        path = next.replace("&#38;", "&").replace("&amp;", "&");
+    }
+    assert_eq!(seen.len(), total);
+    assert_eq!(pages, total.div_ceil(50));
+}
