@@ -90,9 +90,12 @@ pub async fn list(
         Some(l) => PageLimit::parse(l)?,
     };
     let after = query.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let page = tools::list_tasks(&state.store, &user, filter, limit, after).await?;
+    let (body, next) = state
+        .store
+        .list_tasks_json(&user, filter, limit, after)
+        .await?;
     let mut headers = HeaderMap::new();
-    if let Some(next) = page.next {
+    if let Some(next) = next {
         let token = next.token();
         let link = format!(
             "</api/{}/tasks?status={}&limit={}&cursor={token}>; rel=\"next\"",
@@ -106,7 +109,11 @@ pub async fn list(
             headers.insert(header::LINK, link);
         }
     }
-    Ok((headers, Json(page.tasks)).into_response())
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok((headers, body).into_response())
 }
 
 /// The user id percent-encoded for a path segment (RFC 3986 unreserved characters and `@` stay).

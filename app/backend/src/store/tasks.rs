@@ -106,6 +106,56 @@ impl Store {
         Ok(TaskPage { tasks, next })
     }
 
+    /// The same page as [`Store::list_tasks`], already encoded as the JSON array the REST API
+    /// answers (the fields and order of [`Task`]'s serialization).
+    ///
+    /// On SQLite the database builds the whole array in one statement (`json_group_array`), so
+    /// the rows never cross from sqlx's SQLite worker thread one by one, no timestamp is parsed
+    /// and printed again, and no `Task` is allocated (docs/benchmarks.md has the profile that
+    /// led here). PostgreSQL reads the rows and serializes them.
+    pub async fn list_tasks_json(
+        &self,
+        user: &UserId,
+        filter: StatusFilter,
+        limit: PageLimit,
+        after: Option<Cursor>,
+    ) -> Result<(String, Option<Cursor>), StoreError> {
+        let pool = match self {
+            Store::Sqlite(pool) => pool,
+            Store::Postgres(_) => {
+                let page = self.list_tasks(user, filter, limit, after).await?;
+                let body = serde_json::to_string(&page.tasks)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+                return Ok((body, page.next));
+            }
+        };
+        let status = status_condition(filter);
+        // Stored timestamps are RFC 3339 with `+00:00`; the API writes UTC as `Z`.
+        let ts = |c: &str| {
+            format!(
+                "CASE WHEN {c} LIKE '%+00:00' THEN substr({c}, 1, length({c}) - 6) || 'Z' ELSE {c} END"
+            )
+        };
+        let sql = format!(
+            "WITH page AS (SELECT {COLUMNS} FROM tasks WHERE user_id = $1{status} AND id < $2                  ORDER BY id DESC LIMIT $3),              agg AS (SELECT json_group_array(json_object('id', id, 'number', number,                  'user_id', user_id, 'title', title, 'description', description,                  'completed', json(CASE WHEN completed THEN 'true' ELSE 'false' END),                  'created_at', {}, 'updated_at', {}) ORDER BY id DESC) AS body,                  MIN(id) AS last_id FROM page)              SELECT body, last_id,                  EXISTS(SELECT 1 FROM tasks WHERE user_id = $1{status} AND id < agg.last_id)              FROM agg",
+            ts("created_at"),
+            ts("updated_at")
+        );
+        let before = after.map_or(i64::MAX, Cursor::before_id);
+        let (body, last_id, more): (String, Option<i64>, bool) =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(user.as_str())
+                .bind(before)
+                .bind(i64::from(limit.get()))
+                .fetch_one(pool)
+                .await?;
+        let next = match (last_id, more) {
+            (Some(id), true) => Some(Cursor::after(id)),
+            _ => None,
+        };
+        Ok((body, next))
+    }
+
     /// How many of the user's tasks a listing has past `after` (all of them without a cursor).
     pub async fn count_user_tasks(
         &self,

@@ -108,6 +108,39 @@ async fn pages_walk_every_task_once(db: Db) {
         );
     }
 
+    // The list answers JSON, each task exactly as GET of that task answers it, escapes included.
+    let odd = app
+        .post_json(
+            "/api/pager/tasks",
+            &json!({ "title": "quote \" back\\slash ünï 😀 <b>", "description": "line\nnext\ttab" }),
+        )
+        .await;
+    assert_eq!(odd.status(), 201);
+    let odd: Value = odd.json().await.expect("json");
+    let res = app.get("/api/pager/tasks?limit=3").await;
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let listed: Value = res.json().await.expect("json");
+    assert_eq!(listed[0], odd);
+    for t in listed.as_array().expect("array") {
+        let one: Value = app
+            .get(&format!("/api/pager/tasks/{}", t["id"]))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(&one, t);
+    }
+    app.client
+        .delete(app.url(&format!("/api/pager/tasks/{}", odd["id"])))
+        .send()
+        .await
+        .expect("delete");
+
     // Exactly a page's worth: the last page has no cursor.
     let res = app.get("/api/pager/tasks?limit=7").await;
     assert!(res.headers().get("x-next-cursor").is_none());
