@@ -15,6 +15,10 @@
 //! With a third argument `half-sent` there is no load: one client sends half a request head
 //! (`GET /health HTTP/1.1\r\nHost: x\r\n`) and stops, then the binary gets SIGTERM, and the
 //! example prints how long the process took to exit.
+//!
+//! With `slow-client` there is no SIGTERM: one client sends half a request head and another a
+//! `POST /api/demo/tasks` with a `Content-Length` of 100 and 9 bytes of body, and the example
+//! prints how long the app kept each connection open (at most 200 s) and its first answer line.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,8 +31,11 @@ async fn main() -> std::process::ExitCode {
     let (binary, delay, half_sent) = match args.as_slice() {
         [binary, delay] => (binary, delay, false),
         [binary, delay, mode] if mode == "half-sent" => (binary, delay, true),
+        [binary, delay, mode] if mode == "slow-client" => {
+            return slow_clients(binary, delay).await;
+        }
         _ => {
-            eprintln!("usage: sigterm_load BINARY DELAY_SECS [half-sent]");
+            eprintln!("usage: sigterm_load BINARY DELAY_SECS [half-sent|slow-client]");
             return std::process::ExitCode::from(2);
         }
     };
@@ -120,4 +127,67 @@ async fn half_sent_stop(
         waited.as_secs_f64()
     );
     std::process::ExitCode::SUCCESS
+}
+
+/// How long the app keeps a connection whose request never completes, and what it answers.
+async fn slow_clients(binary: &str, delay: &str) -> std::process::ExitCode {
+    let dir = std::env::temp_dir().join(format!("slow-client-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let db = format!("sqlite://{}", dir.join("t.db").display());
+    // The frontend's short body reaches the backend only when one answers: set BACKEND_URL.
+    let backend = std::env::var("BACKEND_URL").unwrap_or_else(|_| "http://127.0.0.1:9".into());
+    let env = [
+        ("SHUTDOWN_DELAY", delay),
+        ("DATABASE_URL", db.as_str()),
+        ("AGENT", "rules"),
+        ("BACKEND_URL", backend.as_str()),
+    ];
+    let (mut child, base) = match load::start(&PathBuf::from(binary), &env).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let authority = base.trim_start_matches("http://").to_owned();
+    let probes: [(&str, &[u8]); 2] = [
+        ("half-sent head", b"GET /health HTTP/1.1\r\nHost: x\r\n"),
+        (
+            "short body",
+            b"POST /api/demo/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"title\":",
+        ),
+    ];
+    let runs = probes.map(|(name, raw)| {
+        let authority = authority.clone();
+        tokio::spawn(async move { (name, probe(&authority, raw).await) })
+    });
+    for run in runs {
+        if let Ok((name, (held, first))) = run.await {
+            println!("{binary}: {name}: connection held {held:.1} s, answer: {first}");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::process::ExitCode::SUCCESS
+}
+
+async fn probe(authority: &str, raw: &[u8]) -> (f64, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(authority).await else {
+        return (0.0, "connect failed".into());
+    };
+    let _ = s.write_all(raw).await;
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(200), s.read_to_end(&mut out)).await;
+    let first = match read {
+        Err(_) => "(still open after 200 s)".to_owned(),
+        Ok(_) => String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or("(closed without an answer)")
+            .to_owned(),
+    };
+    (started.elapsed().as_secs_f64(), first)
 }
