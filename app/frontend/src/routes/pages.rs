@@ -69,6 +69,11 @@ impl IndexPage {
         self.edit == Some(task.id)
     }
 
+    /// The query of this page: filter and cursor (for links that come back to it).
+    fn here(&self) -> String {
+        crate::routes::tasks::list_query(Some(self.filter.as_str()), self.cursor.as_deref())
+    }
+
     /// The link to the page after this one.
     fn next_href(&self) -> Option<String> {
         self.next.as_deref().map(|c| {

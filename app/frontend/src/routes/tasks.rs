@@ -19,26 +19,38 @@ pub struct TaskForm {
     title: Option<String>,
     description: Option<String>,
     filter: Option<String>,
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct FilterForm {
     filter: Option<String>,
+    cursor: Option<String>,
 }
 
 /// The check box form: the state the task should have, so a repeated post changes nothing.
 #[derive(Deserialize)]
 pub struct CompleteForm {
     filter: Option<String>,
+    cursor: Option<String>,
     /// `true` or `false`; absent (an old page) flips the state.
     completed: Option<String>,
 }
 
-/// Back to the list with the same filter, and the error if the call failed.
-pub fn back(filter: Option<&str>, result: Result<(), BackendError>, anchor: &str) -> Response {
+/// The query of a list page: its filter and, past the first page, its cursor.
+pub fn list_query(filter: Option<&str>, cursor: Option<&str>) -> String {
     let filter = parse_filter(filter).as_str();
+    match cursor.filter(|c| !c.is_empty() && c.len() <= 512) {
+        Some(c) => format!("filter={filter}&cursor={}", encode_query(c)),
+        None => format!("filter={filter}"),
+    }
+}
+
+/// Back to the same page of the list (`place` from [`list_query`]), with the error if the call
+/// failed.
+pub fn back(place: &str, result: Result<(), BackendError>, anchor: &str) -> Response {
     match result {
-        Ok(()) => see_other(&format!("/?filter={filter}{anchor}"), &[]),
+        Ok(()) => see_other(&format!("/?{place}{anchor}"), &[]),
         Err(e) => {
             tracing::warn!(error = %e, "task form failed");
             let message = if e.is_unavailable() {
@@ -46,10 +58,7 @@ pub fn back(filter: Option<&str>, result: Result<(), BackendError>, anchor: &str
             } else {
                 e.to_string()
             };
-            see_other(
-                &format!("/?filter={filter}&error={}", encode_query(&message)),
-                &[],
-            )
+            see_other(&format!("/?{place}&error={}", encode_query(&message)), &[])
         }
     }
 }
@@ -84,7 +93,12 @@ pub async fn create(
         .as_ref()
         .map(|t| format!("#task-{}", t.id))
         .unwrap_or_default();
-    back(form.filter.as_deref(), result.map(|_| ()), &anchor)
+    // A new task is the newest: the first page shows it.
+    back(
+        &list_query(form.filter.as_deref(), None),
+        result.map(|_| ()),
+        &anchor,
+    )
 }
 
 pub async fn toggle(
@@ -94,6 +108,7 @@ pub async fn toggle(
     Form(form): Form<CompleteForm>,
 ) -> Response {
     let caller = session::caller(&headers);
+    let place = list_query(form.filter.as_deref(), form.cursor.as_deref());
     let completed = match form.completed.as_deref() {
         None => None,
         Some("true") => Some(true),
@@ -104,7 +119,7 @@ pub async fn toggle(
                 code: "invalid_body".into(),
                 message: "completed must be true or false".into(),
             };
-            return back(form.filter.as_deref(), Err(error), &format!("#task-{id}"));
+            return back(&place, Err(error), &format!("#task-{id}"));
         }
     };
     let result = state
@@ -112,7 +127,7 @@ pub async fn toggle(
         .complete_task(&caller, id, completed)
         .await
         .map(|_| ());
-    back(form.filter.as_deref(), result, &format!("#task-{id}"))
+    back(&place, result, &format!("#task-{id}"))
 }
 
 pub async fn edit(
@@ -131,11 +146,8 @@ pub async fn edit(
         state.backend.update_task(&caller, id, &update).await
     }
     .await;
-    back(
-        form.filter.as_deref(),
-        result.map(|_| ()),
-        &format!("#task-{id}"),
-    )
+    let place = list_query(form.filter.as_deref(), form.cursor.as_deref());
+    back(&place, result.map(|_| ()), &format!("#task-{id}"))
 }
 
 pub async fn delete(
@@ -146,5 +158,6 @@ pub async fn delete(
 ) -> Response {
     let caller = session::caller(&headers);
     let result = state.backend.delete_task(&caller, id).await;
-    back(form.filter.as_deref(), result, "#tasks")
+    let place = list_query(form.filter.as_deref(), form.cursor.as_deref());
+    back(&place, result, "#tasks")
 }

@@ -350,4 +350,39 @@ async fn the_page_pages_through_many_long_tasks() {
     }
     assert_eq!(seen.len(), total);
     assert_eq!(pages, total.div_ceil(50));
+
+    // A task form on a later page comes back to that page, and its edit link keeps it.
+    let (_, html) = app.get_page(&path, Some("todo_user=many")).await;
+    let cursor = path
+        .split("cursor=")
+        .nth(1)
+        .and_then(|c| c.split('#').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&format!("name=\"cursor\" value=\"{cursor}\"")),
+        "{path}"
+    );
+    let id = html
+        .split("id=\"task-")
+        .filter_map(|s| s.split('"').next())
+        .find(|id| id.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_owned();
+    let resp = app
+        .post_form(
+            &format!("/tasks/{id}/toggle"),
+            &[
+                ("filter", "all"),
+                ("cursor", &cursor),
+                ("completed", "true"),
+            ],
+            Some("todo_user=many"),
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        crate::helpers::location(&resp),
+        format!("/?filter=all&cursor={cursor}#task-{id}")
+    );
 }
