@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Makes, on a machine without a container registry, the base images that deploy/docker/*.Dockerfile
-# name in their ARG defaults, under exactly those names, and only when an image of that name is
-# missing:
+# Makes, on a machine without a container registry, the base images that deploy/docker/Dockerfile and
+# deploy/docker/*.Dockerfile name in their ARG defaults, under exactly those names, and only when an
+# image of that name is missing:
 #   debian:bookworm-slim                    Debian minbase root file system (debootstrap)
 #   rust:1.95-slim-bookworm                 the same plus gcc/libc6-dev and the host's Rust toolchain
-#   gcr.io/distroless/cc-debian12:nonroot   glibc runtime only (libc6, libgcc-s1, libstdc++6, libssl3,
-#                                           ca-certificates, tzdata) and a `nonroot` user 65532
+#   gcr.io/distroless/static-debian12:nonroot
+#                                           no shared library at all: CA certificates, time zones,
+#                                           /etc/passwd with a `nonroot` user 65532, nsswitch.conf and
+#                                           /tmp (the app binaries are linked statically)
 # Where a registry is reachable, `docker pull` of the real images does the same job.
 # The CA bundle of this machine ($SSL_CERT_FILE) goes into these local images so that builds inside
 # them trust the machine's HTTPS proxy; the project's Dockerfiles never add it.
@@ -15,7 +17,7 @@ set -euo pipefail
 
 debian_image=debian:bookworm-slim
 rust_image=rust:1.95-slim-bookworm
-runtime_image=gcr.io/distroless/cc-debian12:nonroot
+runtime_image=gcr.io/distroless/static-debian12:nonroot
 suite=bookworm
 work=${BASE_IMAGES_WORK:-/tmp/todo-base-images}
 ca_bundle=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
@@ -111,7 +113,7 @@ make_runtime() {
   # Retried: another CI script may be running `apt-get update` at the same moment.
   local try
   for try in 1 2 3; do
-    (cd "$debs" && apt-get download -qq libc6 libgcc-s1 libstdc++6 libssl3 ca-certificates tzdata netbase base-files >/dev/null) && break
+    (cd "$debs" && apt-get download -qq ca-certificates tzdata netbase base-files >/dev/null) && break
     [ "$try" = 3 ] && { echo "error: apt-get download of the runtime packages failed" >&2; exit 1; }
     sleep 5
   done
@@ -124,7 +126,12 @@ make_runtime() {
   done
   add_ca "$dir"
   trim "$dir"
-  rm -rf "$dir"/usr/share/locale "$dir"/usr/share/lintian "$dir"/usr/share/common-licenses
+  # The CA bundle is in place (add_ca); the single certificates and the script that joins them are
+  # not used at run time.
+  rm -rf "$dir"/usr/share/locale "$dir"/usr/share/lintian "$dir"/usr/share/common-licenses \
+    "$dir"/usr/share/ca-certificates "$dir"/usr/sbin/update-ca-certificates
+  # glibc's built-in lookups: /etc/hosts first, then DNS (as in the distroless images).
+  printf 'hosts: files dns\nnetworks: files\n' >"$dir/etc/nsswitch.conf"
   mkdir -p "$dir/tmp" "$dir/home/nonroot" "$dir/root"
   chmod 1777 "$dir/tmp"
   chmod 700 "$dir/root"
@@ -144,6 +151,7 @@ GROUP
   tar -C "$dir" --numeric-owner -c . | docker import \
     -c 'USER 65532:65532' -c 'WORKDIR /home/nonroot' \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
     - "$runtime_image" >/dev/null
   rm -rf "$dir" "$debs"
   say "made $runtime_image"

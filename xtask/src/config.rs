@@ -169,8 +169,8 @@ impl Config {
     /// The built-in images when the file names none.
     fn default_images() -> BTreeMap<String, Image> {
         [
-            ("backend", "todo-backend", 40),
-            ("frontend", "todo-frontend", 40),
+            ("backend", "todo-backend", 25),
+            ("frontend", "todo-frontend", 25),
         ]
         .into_iter()
         .map(|(key, name, budget)| {
