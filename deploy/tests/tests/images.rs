@@ -363,17 +363,19 @@ fn rebuild_after_an_app_code_change_reuses_the_dependency_layer() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let copy = stack::ContextCopy::new();
     // The unchanged copy is fully cached (same content as the tree the images were built from).
-    let cached = docker::build_app(copy.path(), "backend", BACKEND_IMAGE, &docker::revision())
+    let cached = docker::build_app(copy.path(), "frontend", FRONTEND_IMAGE, &docker::revision())
         .expect("cached build");
-    copy.touch_app_code();
-    let tag = format!("todo-backend:{}", docker::unique("rebuild"));
+    // The frontend: its release link is the shorter one, and the classic builder also runs the
+    // backend's build stage above it, which must stay cached.
+    copy.touch_app_code("frontend");
+    let tag = format!("todo-frontend:{}", docker::unique("rebuild"));
     let started = Instant::now();
-    let rebuilt = docker::build_app(copy.path(), "backend", &tag, &docker::revision());
+    let rebuilt = docker::build_app(copy.path(), "frontend", &tag, &docker::revision());
     let elapsed = started.elapsed();
     docker::run(&["rmi", "--force", &tag]);
     let rebuilt = rebuilt.expect("rebuild after an app code change");
     eprintln!(
-        "rebuild of the backend image after an app code change: {:.1}s (fully cached build: {:.1}s)",
+        "rebuild of the frontend image after an app code change: {:.1}s (fully cached build: {:.1}s)",
         elapsed.as_secs_f64(),
         cached.elapsed.as_secs_f64()
     );
@@ -385,8 +387,15 @@ fn rebuild_after_an_app_code_change_reuses_the_dependency_layer() {
         "the dependency layer must come from the cache:\n{}",
         rebuilt.text
     );
+    let backend_step = stack::step_cached(&rebuilt.text, |l| l.contains("find crates app/backend"));
+    assert_ne!(
+        backend_step,
+        Some(false),
+        "a frontend change must not rebuild the backend binary:\n{}",
+        rebuilt.text
+    );
     assert_eq!(
-        stack::step_cached(&rebuilt.text, |l| l.contains("find crates app/backend")),
+        stack::step_cached(&rebuilt.text, |l| l.contains("find crates app/frontend")),
         Some(false),
         "the app build step must run again after a code change:\n{}",
         rebuilt.text

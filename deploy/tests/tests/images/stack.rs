@@ -405,10 +405,10 @@ impl ContextCopy {
         &self.dir
     }
 
-    /// Appends a comment to the backend's main.rs: an app code change that no manifest sees.
-    pub fn touch_app_code(&self) {
+    /// Appends a comment to `app/<app>/src/main.rs`: an app code change that no manifest sees.
+    pub fn touch_app_code(&self, app: &str) {
         use std::io::Write;
-        let main = self.dir.join("app/backend/src/main.rs");
+        let main = self.dir.join("app").join(app).join("src/main.rs");
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&main)
