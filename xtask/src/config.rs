@@ -22,6 +22,10 @@ pub struct Config {
     pub build: Build,
     pub images: BTreeMap<String, Image>,
     pub deploy: Deploy,
+    /// The kubectl context named by `--context` or `XTASK_CONTEXT` (not a file setting);
+    /// [`Config::context`] resolves it.
+    #[serde(skip)]
+    pub explicit_context: Option<String>,
 }
 
 /// The minikube profile.
@@ -250,6 +254,9 @@ impl Config {
         if let Some(v) = get("XTASK_NAMESPACE") {
             self.deploy.namespace = v;
         }
+        if let Some(v) = get("XTASK_CONTEXT") {
+            self.explicit_context = Some(v);
+        }
         if let Some(v) = get("XTASK_DRIVER") {
             self.cluster.driver = v;
         }
@@ -292,6 +299,22 @@ impl Config {
         if let Some(n) = &global.namespace {
             self.deploy.namespace = n.clone();
         }
+        if let Some(c) = global.context.as_ref().filter(|c| !c.is_empty()) {
+            self.explicit_context = Some(c.clone());
+        }
+    }
+
+    /// The kubectl context every cluster-facing command talks to, resolved once: `--context` >
+    /// `XTASK_CONTEXT` > the minikube profile's context (minikube names it after the profile).
+    pub fn context(&self) -> &str {
+        self.explicit_context
+            .as_deref()
+            .unwrap_or(&self.cluster.profile)
+    }
+
+    /// True when the context was named (flag or environment) rather than taken from the profile.
+    pub fn context_is_explicit(&self) -> bool {
+        self.explicit_context.is_some()
     }
 
     fn validate(&self, file: &Path) -> Result<()> {
@@ -463,6 +486,24 @@ mod tests {
         let c = Config::load(empty.path(), &global(&[]), &none).expect("loads");
         assert_eq!(c.cluster.profile, Cluster::default().profile);
         assert_eq!(c.images.len(), 2);
+    }
+
+    #[test]
+    fn context_flag_beats_env_beats_profile() {
+        let dir = root_with("[cluster]\nprofile = \"from-file\"\n");
+        let none = |_: &str| None;
+        let env = |k: &str| (k == "XTASK_CONTEXT").then(|| "from-env".to_string());
+        let c = Config::load(dir.path(), &global(&[]), &none).expect("loads");
+        assert_eq!(c.context(), "from-file");
+        assert!(!c.context_is_explicit());
+        let c = Config::load(dir.path(), &global(&["--profile", "p2"]), &none).expect("loads");
+        assert_eq!(c.context(), "p2", "the profile's context follows --profile");
+        let c = Config::load(dir.path(), &global(&[]), &env).expect("loads");
+        assert_eq!(c.context(), "from-env");
+        let c =
+            Config::load(dir.path(), &global(&["--context", "from-flag"]), &env).expect("loads");
+        assert_eq!(c.context(), "from-flag");
+        assert!(c.context_is_explicit());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use xshell::Shell;
 use crate::config::{Config, SECRET_NAMES, is_plain_setting, read_dotenv};
 use crate::flags::Global;
 use crate::run::Runner;
+use crate::tools::kubectl::Kube;
 use crate::ui::Ui;
 
 pub struct Ctx {
@@ -26,7 +27,8 @@ impl Ctx {
         let sh = Shell::new().context("could not create the command shell")?;
         sh.change_dir(&root);
         let ui = Ui::new(global.verbose, global.quiet, global.no_color);
-        let runner = Runner::new(global.dry_run, ui.clone());
+        // Every tool call starts in the project root, wherever the xtask was started from.
+        let runner = Runner::new(global.dry_run, ui.clone()).in_dir(&root);
         let cx = Ctx {
             sh,
             root,
@@ -46,6 +48,11 @@ impl Ctx {
             cfg.cluster.profile, cfg.deploy.namespace, cfg.cluster.driver
         ));
         Ok(cfg)
+    }
+
+    /// The cluster handle for `config`: its resolved context and the app's namespace.
+    pub fn kube<'a>(&'a self, config: &'a Config) -> Kube<'a> {
+        Kube::new(&self.runner, config.context(), &config.deploy.namespace)
     }
 
     /// The secrets from `.env` (values are also registered for redaction).

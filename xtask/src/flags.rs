@@ -44,6 +44,10 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// kubectl context of the cluster (overrides XTASK_CONTEXT; default: the minikube profile's).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     /// Kubernetes namespace of the app (overrides XTASK_NAMESPACE and `deploy.namespace`).
     #[arg(long, short = 'n', global = true, value_name = "NAME")]
     pub namespace: Option<String>,
@@ -242,10 +246,6 @@ pub struct Deploy {
     #[arg(long)]
     pub helm: bool,
 
-    /// kubectl context to deploy to (default: the minikube profile's).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-
     /// Image registry prefix for a real cluster (images are then pushed, not loaded).
     #[arg(long, value_name = "HOST/PATH")]
     pub registry: Option<String>,
@@ -377,10 +377,6 @@ pub struct Down {
     /// Also delete the Postgres volume and the namespace.
     #[arg(long)]
     pub purge: bool,
-
-    /// kubectl context to remove the app from (default: the minikube profile's).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
 }
 
 #[derive(Debug, Args)]

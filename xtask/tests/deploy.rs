@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::Env;
@@ -12,29 +11,10 @@ use support::Env;
 const OPENAI_KEY: &str = "sk-test-abcdefghijklmnop0123456789";
 const AUTH_SECRET: &str = "auth-secret-zyxwvutsrqponm98765";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let path = entry.path();
-        let dest = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).expect("copy");
-        }
-    }
-}
-
 /// A scratch project with the real manifests and chart, a running fake cluster and a `.env`.
 fn cluster() -> Env {
     let env = Env::new();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
-    copy_dir(
-        &repo.join("deploy/helm/todo-chatbot"),
-        &env.project.join("deploy/helm/todo-chatbot"),
-    );
+    env.with_deploy_files();
     env.write(
         ".env",
         &format!("OPENAI_API_KEY={OPENAI_KEY}\nAUTH_SECRET=\"{AUTH_SECRET}\"\n"),

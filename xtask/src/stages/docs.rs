@@ -216,7 +216,7 @@ fn observe(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<DeploymentRep
         })
         .collect();
     let containers = if running {
-        workloads::containers(&cx.runner, Some(&s.profile), &s.namespace)?
+        cx.kube(config).containers()?
     } else {
         Vec::new()
     };

@@ -19,13 +19,12 @@ use crate::tools::helm::{self};
 use crate::tools::{self, kubectl};
 
 pub fn run(cx: &Ctx, f: &flags::Down) -> Result<i32> {
-    execute(cx, &mut Down::new(cx.config()?, f.purge, f.context.clone()))
+    execute(cx, &mut Down::new(cx.config()?, f.purge))
 }
 
 pub struct Down {
     pub config: Config,
     pub purge: bool,
-    pub context: Option<String>,
     /// helm is on PATH.
     helm: bool,
 }
@@ -85,20 +84,17 @@ pub fn plan(observed: &Observed, release: &str, purge: bool) -> Vec<Step> {
 }
 
 impl Down {
-    /// The stage for `config`; `context` defaults to the minikube profile's.
-    pub fn new(config: Config, purge: bool, context: Option<String>) -> Down {
+    /// The stage for `config` (its resolved kubectl context, see `Config::context`).
+    pub fn new(config: Config, purge: bool) -> Down {
         Down {
             config,
             purge,
-            context,
             helm: false,
         }
     }
 
     fn context(&self) -> String {
-        self.context
-            .clone()
-            .unwrap_or_else(|| self.config.cluster.profile.clone())
+        self.config.context().to_string()
     }
 
     fn ns(&self) -> &str {
@@ -106,28 +102,20 @@ impl Down {
     }
 
     /// What of the app is in the namespace: (objects, volumes).
-    fn leftovers(
-        &self,
-        cx: &Ctx,
-        context: &str,
-        skip_helm: bool,
-    ) -> Result<(Vec<String>, Vec<String>)> {
-        let objects = kubectl::objects(&cx.runner, Some(context), self.ns(), KINDS, APP_SELECTOR)?
+    fn leftovers(&self, cx: &Ctx, skip_helm: bool) -> Result<(Vec<String>, Vec<String>)> {
+        let kube = cx.kube(&self.config);
+        let objects = kube
+            .objects(KINDS, APP_SELECTOR)?
             .into_iter()
             // Objects of a release go with `helm uninstall`.
             .filter(|o| !(skip_helm && o.label("app.kubernetes.io/managed-by") == Some("Helm")))
             .map(|o| format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))
             .collect();
-        let volumes = kubectl::objects(
-            &cx.runner,
-            Some(context),
-            self.ns(),
-            "persistentvolumeclaims",
-            APP_SELECTOR,
-        )?
-        .into_iter()
-        .map(|o| format!("persistentvolumeclaim/{}", o.name))
-        .collect();
+        let volumes = kube
+            .objects("persistentvolumeclaims", APP_SELECTOR)?
+            .into_iter()
+            .map(|o| format!("persistentvolumeclaim/{}", o.name))
+            .collect();
         Ok((objects, volumes))
     }
 }
@@ -163,7 +151,7 @@ impl Stage for Down {
     fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
         let context = self.context();
         let ns = self.ns().to_string();
-        let exists = kubectl::namespace(&cx.runner, Some(&context), &ns)?.is_some();
+        let exists = cx.kube(&self.config).namespace_object()?.is_some();
         let (release, (objects, volumes)) = if exists {
             let release = if self.helm {
                 helm::status(&cx.runner, Some(&context), &ns, &self.config.deploy.release)?
@@ -171,7 +159,7 @@ impl Stage for Down {
             } else {
                 None
             };
-            let left = self.leftovers(cx, &context, release.is_some())?;
+            let left = self.leftovers(cx, release.is_some())?;
             (release, left)
         } else {
             (None, (Vec::new(), Vec::new()))
@@ -215,19 +203,18 @@ impl Stage for Down {
             }
             // What `helm uninstall` removed already is skipped by --ignore-not-found.
             Step::Delete(refs) | Step::DeleteVolumes(refs) => {
-                kubectl::delete(r, Some(&context), self.ns(), refs, true)
+                cx.kube(&self.config).delete(refs, true)
             }
-            Step::DeleteNamespace(ns) => kubectl::delete_namespace(r, Some(&context), ns),
+            Step::DeleteNamespace(ns) => cx.kube(&self.config).in_namespace(ns).delete_namespace(),
         }
     }
 
     fn gates(&mut self, cx: &Ctx, _observed: &Observed, report: &mut Report) -> Result<()> {
-        let context = self.context();
         let ns = self.ns().to_string();
         let purge = self.purge;
-        let exists = kubectl::namespace(&cx.runner, Some(&context), &ns)?.is_some();
+        let exists = cx.kube(&self.config).namespace_object()?.is_some();
         let (objects, volumes) = if exists {
-            self.leftovers(cx, &context, false)?
+            self.leftovers(cx, false)?
         } else {
             (Vec::new(), Vec::new())
         };

@@ -7,19 +7,17 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::background::{Background, Output};
 use super::http::Client;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
-use crate::run::Call;
+use crate::run::{Call, Signal, Streams, Supervised, interrupted};
 use crate::ui::Tone;
 
 /// The two packages `local` runs.
@@ -70,13 +68,10 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
         .with_context(|| format!("could not create {}", data.display()))?;
     let db = data.join("todo.db");
 
-    // Ctrl-C reaches the children too (same process group); the flag lets the xtask wait for
-    // them and exit 0 instead of dying first.
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("could not install the Ctrl-C handler")?;
-    }
+    // Ctrl-C reaches the children too (same process group, or the same console on Windows);
+    // the flag lets the xtask wait for them and exit 0 instead of dying first. SIGTERM counts
+    // as Ctrl-C on Unix.
+    let stop = interrupted()?;
 
     let mut env = app_secrets(cx)?;
     env.extend([
@@ -91,8 +86,7 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
     let frontend_url = format!("http://127.0.0.1:{}", f.frontend_port);
     let client = Client::new(Duration::from_secs(2));
 
-    let mut backend =
-        Background::start(cx, "todo-backend", &backend_bin, &[], &env, Output::Inherit)?;
+    let mut backend = start_app(cx, "todo-backend", &backend_bin, env)?;
     wait_healthy(
         cx,
         &client,
@@ -105,14 +99,7 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
         ("HOST".to_string(), "127.0.0.1".to_string()),
         ("BACKEND_URL".to_string(), backend_url.clone()),
     ];
-    let mut frontend = Background::start(
-        cx,
-        "todo-frontend",
-        &frontend_bin,
-        &[],
-        &fenv,
-        Output::Inherit,
-    )?;
+    let mut frontend = start_app(cx, "todo-frontend", &frontend_bin, fenv)?;
     wait_healthy(
         cx,
         &client,
@@ -152,19 +139,33 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
     }
 }
 
+/// Starts one app with its logs on the terminal and `env` set for it only.
+fn start_app(
+    cx: &Ctx,
+    name: &str,
+    binary: &Path,
+    env: Vec<(String, String)>,
+) -> Result<Supervised> {
+    let mut call = Call::new(binary.display().to_string());
+    for (k, v) in env {
+        call = call.env(k, v);
+    }
+    cx.runner.start(name, &call, Streams::Inherit)
+}
+
 /// Stops one app: it may already be draining after the terminal's Ctrl-C; SIGTERM otherwise.
 /// True when it exited cleanly (or by our signal).
-fn shutdown(app: &mut Background) -> bool {
+fn shutdown(app: &mut Supervised) -> bool {
     let status = app
         .wait_for_exit(Duration::from_secs(2))
-        .or_else(|| app.stop(Duration::from_secs(15)));
+        .or_else(|| app.stop_with(Signal::Term, Duration::from_secs(15)));
     status.is_none_or(|s| s.success() || s.code().is_none())
 }
 
 fn wait_healthy(
     cx: &Ctx,
     client: &Client,
-    app: &mut Background,
+    app: &mut Supervised,
     url: &str,
     stop: &AtomicBool,
 ) -> Result<()> {

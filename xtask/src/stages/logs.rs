@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::background::{Background, interrupted};
 use super::deploy::APP_SELECTOR;
-use super::dev::cluster::Kube;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags::{self, Component};
+use crate::run::{Supervised, interrupted};
+use crate::tools::kubectl::Kube;
 use crate::tools::kubectl::LogsQuery;
 
 impl Component {
@@ -103,7 +103,7 @@ pub fn prefixed(component: Component, line: &str, colour: bool, with_pod: bool) 
 /// A followed log stream of one component, printed on stdout line by line as it arrives.
 pub struct LogStream {
     pub component: Component,
-    process: Background,
+    process: Supervised,
     started: Instant,
     /// Set by the printer when the stream's pipe closed.
     closed: Arc<AtomicBool>,
@@ -175,7 +175,7 @@ pub fn run(cx: &Ctx, f: &flags::Logs) -> Result<i32> {
         check_since(s)?;
     }
     let config = cx.config()?;
-    let kube = Kube::new(cx, &config);
+    let kube = cx.kube(&config);
     let wanted: Vec<Component> = match f.component {
         Some(c) => vec![c],
         None => Component::ALL.to_vec(),

@@ -12,7 +12,6 @@
 //! flags) -> Result<i32>` that calls [`execute`], and one line in `main.rs`'s dispatch.
 
 pub mod aiops;
-pub mod background;
 pub mod build;
 pub mod deploy;
 pub mod dev;

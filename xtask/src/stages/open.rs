@@ -8,18 +8,17 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::background::interrupted;
-use super::dev::cluster::Kube;
 use super::dev::forward::Forward;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::run::interrupted;
 use crate::tools::browser;
 use crate::ui::Tone;
 
 pub fn run(cx: &Ctx, f: &flags::Open) -> Result<i32> {
     let config = cx.config()?;
-    let kube = Kube::new(cx, &config);
+    let kube = cx.kube(&config);
     let services = kube.service_ports()?;
     let Some((service, port)) = services
         .iter()

@@ -42,7 +42,10 @@ pub struct Observed {
     pub profile: String,
     pub cluster: Option<ProfileState>,
     pub runtime: Option<String>,
+    /// kubectl's current context.
     pub context: Option<String>,
+    /// The context the cluster was asked through (`--context` > XTASK_CONTEXT > profile).
+    pub kube_context: String,
     pub images: Vec<ImageStatus>,
     pub namespace: String,
     pub release: Option<Release>,
@@ -106,18 +109,21 @@ impl Stage for Status {
             })
             .collect::<Vec<_>>();
         let (mut release, mut pods, mut url) = (None, Vec::new(), None);
-        if running {
+        // A context named with --context or XTASK_CONTEXT may be another cluster than the
+        // profile's: it is asked whether or not the profile runs.
+        if running || self.config.context_is_explicit() {
+            let kube = cx.kube(&self.config);
             if has("helm") {
-                release = helm::list(r, &namespace, Some(&profile))?
+                release = helm::list(r, &namespace, Some(kube.context))?
                     .into_iter()
                     .find(|x| x.name == self.config.deploy.release);
             }
-            pods = kubectl::pods(r, Some(&profile), &namespace, None)?;
-            let services = kubectl::services(r, Some(&profile), &namespace)?;
+            pods = kube.pods(None)?;
+            let services = kube.services()?;
             if let Some(svc) = services.iter().find(|s| s.name.contains("frontend")) {
                 url = match (svc.external_ips.first(), svc.node_ports.first()) {
                     (Some(ip), _) => Some(format!("http://{ip}")),
-                    (None, Some(port)) => {
+                    (None, Some(port)) if running => {
                         Some(format!("http://{}:{port}", minikube::ip(r, &profile)?))
                     }
                     _ => None,
@@ -129,6 +135,7 @@ impl Stage for Status {
             cluster,
             runtime,
             context,
+            kube_context: self.config.context().to_string(),
             images,
             namespace,
             release,
@@ -168,9 +175,14 @@ fn summary_rows(cx: &Ctx, o: &Observed) -> Vec<Vec<String>> {
             Some(other) => p(&format!("{other:?}"), Tone::Warn),
         },
     ]];
+    let current = o.context.clone().unwrap_or_else(|| "not set".into());
     rows.push(vec![
         "kubectl context".into(),
-        o.context.clone().unwrap_or_else(|| "not set".into()),
+        if current == o.kube_context {
+            current
+        } else {
+            format!("{} (kubectl's current: {current})", o.kube_context)
+        },
     ]);
     for i in &o.images {
         let state = match i.in_cluster {

@@ -11,7 +11,6 @@ use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::background::{Background, Output};
 use super::http::{Client, Mcp};
 use super::verify_static::StaticVerify;
 use super::{GateResult, Report, Stage, execute};
@@ -19,8 +18,9 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::run::Supervised;
 use crate::tools::kubectl::{self, Pod};
-use crate::tools::{self, workloads};
+use crate::tools::{self, minikube};
 
 /// The MCP tools the backend must offer.
 pub const MCP_TOOLS: [&str; 5] = [
@@ -42,7 +42,7 @@ pub fn run(cx: &Ctx, f: &flags::Verify) -> Result<i32> {
 
 pub struct ClusterVerify {
     pub config: Config,
-    forwards: Vec<Background>,
+    forwards: Vec<Supervised>,
 }
 
 impl ClusterVerify {
@@ -51,10 +51,6 @@ impl ClusterVerify {
             config,
             forwards: Vec::new(),
         }
-    }
-
-    fn context(&self) -> &str {
-        &self.config.cluster.profile
     }
 }
 
@@ -99,11 +95,10 @@ impl Stage for ClusterVerify {
     }
 
     fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {
-        let r = &cx.runner;
+        let kube = cx.kube(&self.config);
         let ns = self.config.deploy.namespace.clone();
-        let ctx = Some(self.context());
-        let pods = kubectl::pods(r, ctx, &ns, None)?;
-        let services = workloads::service_ports(r, ctx, &ns)?;
+        let pods = kube.pods(None)?;
+        let services = kube.service_ports()?;
         Ok(Observed {
             backend: find_service(&services, "backend"),
             frontend: find_service(&services, "frontend"),
@@ -144,7 +139,7 @@ impl Stage for ClusterVerify {
         for svc in [&backend.0, &frontend.0] {
             report.gate(cx, &format!("endpoints of {svc}"), || {
                 let (ready, total) =
-                    workloads::service_endpoints(&cx.runner, Some(self.context()), &o.namespace, svc)?;
+                    cx.kube(&self.config).service_endpoints(svc)?;
                 Ok(if ready > 0 {
                     GateResult::Pass(format!("{ready} of {total} ready"))
                 } else {
@@ -157,8 +152,8 @@ impl Stage for ClusterVerify {
         }
         let mut urls = (None, None);
         report.gate(cx, "port-forwards started", || {
-            let b = self.forward(cx, &o.namespace, &backend.0, backend.1)?;
-            let f = self.forward(cx, &o.namespace, &frontend.0, frontend.1)?;
+            let b = self.forward(cx, &backend.0, backend.1)?;
+            let f = self.forward(cx, &frontend.0, frontend.1)?;
             let detail = format!("backend {b}, frontend {f}");
             urls = (Some(b), Some(f));
             Ok(GateResult::Pass(detail))
@@ -176,46 +171,24 @@ impl Stage for ClusterVerify {
 impl ClusterVerify {
     /// Starts `kubectl port-forward service/NAME :PORT` and returns the local URL; when the
     /// port-forward fails for the frontend, `minikube service --url` is tried.
-    fn forward(&mut self, cx: &Ctx, ns: &str, service: &str, port: u16) -> Result<String> {
-        let args = workloads::port_forward_args(Some(self.context()), ns, service, port);
-        let kubectl = tools::find("kubectl").ok_or_else(|| anyhow!("kubectl is not on PATH"))?;
-        let mut pf = Background::start(
-            cx,
-            &format!("port-forward to {service}"),
-            &kubectl,
-            &args,
-            &[],
-            Output::Lines,
-        )?;
-        match pf.wait_line(Duration::from_secs(30), workloads::parse_forwarding) {
-            Ok(local) => {
+    fn forward(&mut self, cx: &Ctx, service: &str, port: u16) -> Result<String> {
+        let kube = cx.kube(&self.config);
+        match kube.port_forward(service, port, Duration::from_secs(30)) {
+            Ok((pf, local)) => {
                 self.forwards.push(pf);
                 Ok(format!("http://127.0.0.1:{local}"))
             }
             Err(e) if service.contains("frontend") && tools::find("minikube").is_some() => {
-                drop(pf);
                 cx.ui.warn(&format!(
                     "port-forward to {service} failed; trying `minikube service --url`: {e:#}"
                 ));
-                let minikube = tools::find("minikube").ok_or_else(|| anyhow!("no minikube"))?;
-                let args = vec![
-                    "service".to_string(),
-                    service.to_string(),
-                    "--namespace".into(),
-                    ns.to_string(),
-                    "--url".into(),
-                    "--profile".into(),
-                    self.context().to_string(),
-                ];
-                let mut svc = Background::start(
-                    cx,
-                    &format!("minikube service {service}"),
-                    &minikube,
-                    &args,
-                    &[],
-                    Output::Lines,
+                let (svc, url) = minikube::service_url(
+                    &cx.runner,
+                    &self.config.cluster.profile,
+                    kube.namespace,
+                    service,
+                    Duration::from_secs(60),
                 )?;
-                let url = svc.wait_line(Duration::from_secs(60), workloads::parse_service_url)?;
                 self.forwards.push(svc);
                 Ok(url)
             }

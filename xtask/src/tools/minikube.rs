@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use super::{Version, parse_json};
-use crate::run::{Call, Runner};
+use crate::run::{Call, Runner, Streams, Supervised};
 
 /// Oldest minikube with `image load`, JSON profile lists and Kubernetes 1.28+.
 pub const MIN: Version = Version::new(1, 32, 0);
@@ -293,6 +293,25 @@ pub fn parse_docker_env(text: &str) -> Vec<(String, String)> {
             (k.trim().to_string(), v.to_string())
         })
         .collect()
+}
+
+/// `minikube service NAME --url`, supervised (with the Docker driver it keeps a tunnel open
+/// while it runs): the process and the first URL it printed (within `ready`).
+pub fn service_url(
+    r: &Runner,
+    profile: &str,
+    namespace: &str,
+    service: &str,
+    ready: Duration,
+) -> Result<(Supervised, String)> {
+    let call = minikube(profile).args(["service", service, "--namespace", namespace, "--url"]);
+    let mut p = r.start(
+        &format!("minikube service {service}"),
+        &call,
+        Streams::Lines,
+    )?;
+    let url = p.wait_line(ready, super::workloads::parse_service_url)?;
+    Ok((p, url))
 }
 
 pub fn image_load(r: &Runner, profile: &str, image: &str) -> Result<()> {

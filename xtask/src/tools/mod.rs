@@ -9,7 +9,9 @@ pub mod kubectl;
 pub mod kubectl_access;
 pub mod minikube;
 pub mod version;
-pub mod workloads;
+
+/// Old path of the workload helpers, now part of `kubectl`.
+pub use kubectl::workloads;
 
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@
 #
 # M marks a call that would change something (start, enable, build, load, use-context, apply...),
 # R a read-only one; pipe means stdin was a pipe (what was sent is appended to stdin.log).
+# The working directory of each call goes to $FAKE_STATE/cwd.log (<tool> TAB <dir>).
 # A test makes a call fail by writing $FAKE_STATE/fail/<tool>-<subcommand>: the first line is
 # the exit code, the rest goes to stderr.
 set -u
@@ -27,6 +28,7 @@ log_call() {
     { printf '%s %s:\n' "$TOOL" "$*"; cat "$STDIN_COPY"; printf '\n'; } >>"$STATE/stdin.log"
   fi
   printf '%s\t%s\t%s\t%s\n' "$TOOL" "$mode" "$stdin" "$*" >>"$STATE/calls.log"
+  printf '%s\t%s\n' "$TOOL" "$PWD" >>"$STATE/cwd.log"
 }
 
 # maybe_fail KEY: fail as configured by the test.

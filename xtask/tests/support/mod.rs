@@ -145,6 +145,17 @@ impl Env {
 
     /// Runs the xtask with extra environment variables.
     pub fn xtask_with(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        self.xtask_from(&self.project, args, vars)
+    }
+
+    /// Runs the xtask from the project's subfolder `rel` (the project root stays the same).
+    pub fn xtask_in(&self, rel: &str, args: &[&str]) -> Run {
+        let dir = self.project.join(rel);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        self.xtask_from(&dir, args, &[])
+    }
+
+    fn xtask_from(&self, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
         let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
             .env_clear()
@@ -153,7 +164,7 @@ impl Env {
             .env("HOME", self.dir.path())
             .env("FAKE_STATE", &self.state)
             .env("XTASK_PROJECT_ROOT", &self.project)
-            .current_dir(&self.project)
+            .current_dir(cwd)
             .output()
             .expect("run xtask");
         Run::from(out)
@@ -202,6 +213,36 @@ impl Env {
 
     pub fn clear_calls(&self) {
         let _ = std::fs::remove_file(self.state.join("calls.log"));
+        let _ = std::fs::remove_file(self.state.join("cwd.log"));
+        let _ = std::fs::remove_file(self.state.join("kube/context.log"));
+    }
+
+    /// (`--context` or "-", argv) of every kubectl call the fake saw, in order.
+    pub fn kubectl_contexts(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.state.join("kube/context.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(c, a)| (c.to_string(), a.to_string()))
+            .collect()
+    }
+
+    /// (tool, working directory) of every call the fakes saw, in order.
+    pub fn call_dirs(&self) -> Vec<(String, PathBuf)> {
+        let text = std::fs::read_to_string(self.state.join("cwd.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(t, d)| (t.to_string(), PathBuf::from(d)))
+            .collect()
+    }
+
+    /// Copies the project's real raw manifests and chart into the scratch project.
+    pub fn with_deploy_files(&self) {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        copy_dir(&repo.join("deploy/k8s"), &self.project.join("deploy/k8s"));
+        copy_dir(
+            &repo.join("deploy/helm/todo-chatbot"),
+            &self.project.join("deploy/helm/todo-chatbot"),
+        );
     }
 
     /// The raw call log and stdin log, for "never appears anywhere" checks.
@@ -209,6 +250,20 @@ impl Env {
         let mut s = std::fs::read_to_string(self.state.join("calls.log")).unwrap_or_default();
         s.push_str(&std::fs::read_to_string(self.state.join("stdin.log")).unwrap_or_default());
         s
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let path = entry.path();
+        let dest = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).expect("copy");
+        }
     }
 }
 

@@ -132,7 +132,7 @@ impl Aiops {
     }
 
     fn context(&self) -> &str {
-        &self.config.cluster.profile
+        self.config.context()
     }
 
     fn out_dir(&self, cx: &Ctx) -> PathBuf {

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::run::Runner;
 use crate::stages::GateResult;
-use crate::tools::kubectl;
+use crate::tools::kubectl::{self, Kube};
 
 /// How many log lines of a crashed container the diagnosis shows.
 pub const LOG_TAIL: u32 = 15;
@@ -258,11 +257,9 @@ pub struct Workload {
     pub selector: String,
 }
 
-/// Where and how long to wait.
+/// Where to wait: the cluster, and whether its images come from a registry (for the hints).
 pub struct Cluster<'a> {
-    pub runner: &'a Runner,
-    pub context: Option<&'a str>,
-    pub namespace: &'a str,
+    pub kube: Kube<'a>,
     pub registry: bool,
 }
 
@@ -276,12 +273,11 @@ pub fn wait_rollout(c: &Cluster, w: &Workload, timeout: Duration) -> Result<Gate
         let slice = left
             .min(Duration::from_secs(10))
             .max(Duration::from_secs(1));
-        let why =
-            match kubectl::rollout_status(c.runner, c.context, c.namespace, &w.reference, slice)? {
-                None => return Ok(GateResult::Pass(format!("{} rolled out", w.reference))),
-                Some(why) => why,
-            };
-        let pods = kubectl::pods_json(c.runner, c.context, c.namespace, &w.selector)?;
+        let why = match c.kube.rollout_status(&w.reference, slice)? {
+            None => return Ok(GateResult::Pass(format!("{} rolled out", w.reference))),
+            Some(why) => why,
+        };
+        let pods = c.kube.pods_json(&w.selector)?;
         let found = problems(&pods)?;
         let timed_out = Instant::now() >= deadline;
         if let Some(p) = found.iter().find(|p| p.is_fatal()) {
@@ -291,7 +287,7 @@ pub fn wait_rollout(c: &Cluster, w: &Workload, timeout: Duration) -> Result<Gate
             if let Some(p) = found.first() {
                 return diagnosis(c, p);
             }
-            let events = kubectl::events(c.runner, c.context, c.namespace, None)?;
+            let events = c.kube.events(None)?;
             let detail = match probe_failure(&events) {
                 Some(e) => format!(
                     "{} did not roll out in {}s: {}: {} ({})",
@@ -311,7 +307,7 @@ pub fn wait_rollout(c: &Cluster, w: &Workload, timeout: Duration) -> Result<Gate
                 detail,
                 help: format!(
                     "`kubectl describe {} -n {}` and `kubectl get events -n {}` show more; a longer wait: `deploy.timeout_secs`",
-                    w.reference, c.namespace, c.namespace
+                    w.reference, c.kube.namespace, c.kube.namespace
                 ),
             });
         }
@@ -321,18 +317,13 @@ pub fn wait_rollout(c: &Cluster, w: &Workload, timeout: Duration) -> Result<Gate
 
 fn diagnosis(c: &Cluster, p: &Problem) -> Result<GateResult> {
     let logs = match (&p.container, p.reason.as_str()) {
-        (Some(container), "CrashLoopBackOff" | "RunContainerError") => kubectl::previous_logs(
-            c.runner,
-            c.context,
-            c.namespace,
-            &p.pod,
-            container,
-            LOG_TAIL,
-        )?,
+        (Some(container), "CrashLoopBackOff" | "RunContainerError") => {
+            c.kube.previous_logs(&p.pod, container, LOG_TAIL)?
+        }
         _ => String::new(),
     };
-    let logs = c.runner.redact(&logs);
-    let (detail, help) = explain(p, &logs, c.namespace, c.registry);
+    let logs = c.kube.runner.redact(&logs);
+    let (detail, help) = explain(p, &logs, c.kube.namespace, c.registry);
     Ok(GateResult::Fail { detail, help })
 }
 

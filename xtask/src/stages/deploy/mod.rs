@@ -31,7 +31,7 @@ use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
 use crate::tools::helm::{self, Major};
-use crate::tools::{self, kubectl, workloads};
+use crate::tools::{self, kubectl};
 use diagnose::{Cluster, Workload};
 use raw::{Doc, HASH_ANNOTATION, SECRET_NAME};
 
@@ -56,8 +56,6 @@ pub fn run(cx: &Ctx, f: &flags::Deploy) -> Result<i32> {
 pub struct Options {
     /// The chart (stage 4) instead of the raw manifests (stage 3).
     pub helm: bool,
-    /// kubectl context; default: the minikube profile's.
-    pub context: Option<String>,
     /// Registry prefix for the images (a real cluster).
     pub registry: Option<String>,
     /// The images of the iteration profile (`build --fast`).
@@ -74,7 +72,6 @@ impl From<&flags::Deploy> for Options {
     fn from(f: &flags::Deploy) -> Options {
         Options {
             helm: f.helm,
-            context: f.context.clone(),
             registry: f.registry.clone(),
             fast: f.fast,
             overrides: f.overrides.clone(),
@@ -220,12 +217,9 @@ impl DeployStage {
         }
     }
 
-    /// The kubectl context the stage talks to.
+    /// The kubectl context the stage talks to (resolved once, see `Config::context`).
     pub fn context(&self) -> String {
-        self.opts
-            .context
-            .clone()
-            .unwrap_or_else(|| self.config.cluster.profile.clone())
+        self.config.context().to_string()
     }
 
     fn ns(&self) -> &str {
@@ -484,11 +478,9 @@ impl DeployStage {
         Ok(out)
     }
 
-    fn cluster<'a>(&'a self, cx: &'a Ctx, context: &'a str) -> Cluster<'a> {
+    fn cluster<'a>(&'a self, cx: &'a Ctx) -> Cluster<'a> {
         Cluster {
-            runner: &cx.runner,
-            context: Some(context),
-            namespace: self.ns(),
+            kube: cx.kube(&self.config),
             registry: self.opts.registry.is_some(),
         }
     }
@@ -674,7 +666,7 @@ impl Stage for DeployStage {
         if !contexts.contains(&context) {
             return Err(failure(
                 format!("kubectl has no context `{context}`"),
-                if self.opts.context.is_some() {
+                if self.config.context_is_explicit() {
                     "pass one of the names `kubectl config get-contexts -o name` prints".to_string()
                 } else {
                     "run `cargo xtask setup` (it starts minikube and creates the context), or pass --context NAME".to_string()
@@ -783,9 +775,11 @@ impl Stage for DeployStage {
             .unwrap_or_default();
 
         // What runs now.
-        let namespace = kubectl::namespace(r, Some(&context), &ns)?;
+        let kube = cx.kube(&self.config);
+        let namespace = kube.namespace_object()?;
         let objects = match &namespace {
-            Some(_) => kubectl::objects(r, Some(&context), &ns, KINDS, APP_SELECTOR)?
+            Some(_) => kube
+                .objects(KINDS, APP_SELECTOR)?
                 .into_iter()
                 .map(|o| Found {
                     managed_by: o
@@ -926,6 +920,7 @@ impl Stage for DeployStage {
 
     fn act(&mut self, cx: &Ctx, step: &Step) -> Result<()> {
         let r = &cx.runner;
+        let kube = cx.kube(&self.config);
         let context = self.context();
         let ns = self.ns().to_string();
         match step {
@@ -938,15 +933,13 @@ impl Stage for DeployStage {
             }
             Step::Apply { index, .. } => {
                 let doc = &self.docs[*index];
-                let out = kubectl::apply_stdin(r, Some(&context), &doc.text, &doc.reference())?;
+                let out = kube.apply(&doc.text, &doc.reference())?;
                 cx.ui.detail(&format!("{}: {}", doc.source, out.trim()));
                 Ok(())
             }
-            Step::Restart { reference } => {
-                kubectl::rollout_restart(r, Some(&context), &ns, reference)
-            }
-            Step::RemoveRaw { refs } => kubectl::delete(r, Some(&context), &ns, refs, true),
-            Step::Prune { refs } => kubectl::delete(r, Some(&context), &ns, refs, false),
+            Step::Restart { reference } => kube.rollout_restart(reference),
+            Step::RemoveRaw { refs } => kube.delete(refs, true),
+            Step::Prune { refs } => kube.delete(refs, false),
             Step::Uninstall { release } => helm::uninstall(
                 r,
                 Some(&context),
@@ -977,7 +970,7 @@ impl Stage for DeployStage {
                         cx.ui.detail(out.trim());
                         Ok(())
                     }
-                    Err(e) => Err(self.explain_helm_failure(cx, &context, e)),
+                    Err(e) => Err(self.explain_helm_failure(cx, e)),
                 }
             }
         }
@@ -988,7 +981,7 @@ impl Stage for DeployStage {
         let context = self.context();
         let ns = self.ns().to_string();
         let timeout = Duration::from_secs(self.config.deploy.timeout_secs);
-        let cluster = self.cluster(cx, &context);
+        let cluster = self.cluster(cx);
         let mut rolled_out = true;
         for w in self.workloads(observed.database) {
             report.gate(cx, &format!("{} rolled out", w.reference), || {
@@ -1006,7 +999,7 @@ impl Stage for DeployStage {
             report.gate(cx, &format!("service/{svc} has endpoints"), || {
                 let deadline = Instant::now() + Duration::from_secs(30).min(timeout);
                 loop {
-                    let (ready, total) = workloads::service_endpoints(r, Some(&context), &ns, &svc)?;
+                    let (ready, total) = cluster.kube.service_endpoints(&svc)?;
                     if ready > 0 {
                         return Ok(GateResult::Pass(format!("{ready} ready endpoint(s)")));
                     }
@@ -1083,11 +1076,12 @@ impl Stage for DeployStage {
 
 impl DeployStage {
     /// A failed `helm upgrade` (rolled back by helm): what the pods and events said.
-    fn explain_helm_failure(&self, cx: &Ctx, context: &str, err: anyhow::Error) -> anyhow::Error {
-        let cluster = self.cluster(cx, context);
+    fn explain_helm_failure(&self, cx: &Ctx, err: anyhow::Error) -> anyhow::Error {
+        let cluster = self.cluster(cx);
+        let kube = cluster.kube;
         let mut found = Vec::new();
         for w in self.workloads(Database::Internal) {
-            if let Ok(pods) = kubectl::pods_json(&cx.runner, Some(context), self.ns(), &w.selector)
+            if let Ok(pods) = kube.pods_json(&w.selector)
                 && let Ok(p) = diagnose::problems(&pods)
             {
                 found.extend(p.into_iter().filter(|p| p.is_fatal()));
@@ -1095,22 +1089,16 @@ impl DeployStage {
         }
         if let Some(p) = found.first() {
             let logs = match &p.container {
-                Some(c) if p.reason == "CrashLoopBackOff" => kubectl::previous_logs(
-                    &cx.runner,
-                    Some(context),
-                    self.ns(),
-                    &p.pod,
-                    c,
-                    diagnose::LOG_TAIL,
-                )
-                .unwrap_or_default(),
+                Some(c) if p.reason == "CrashLoopBackOff" => kube
+                    .previous_logs(&p.pod, c, diagnose::LOG_TAIL)
+                    .unwrap_or_default(),
                 _ => String::new(),
             };
             let (detail, help) =
                 diagnose::explain(p, &cx.runner.redact(&logs), self.ns(), cluster.registry);
             return failure(format!("{detail}\n(helm rolled the release back)"), help);
         }
-        if let Ok(events) = kubectl::events(&cx.runner, Some(context), self.ns(), None)
+        if let Ok(events) = kube.events(None)
             && let Some(e) = diagnose::probe_failure(&events)
         {
             return err.context(format!(

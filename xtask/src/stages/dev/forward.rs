@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::cluster::Kube;
 use crate::ctx::Ctx;
-use crate::stages::background::Background;
+use crate::run::Supervised;
+use crate::tools::kubectl::Kube;
 
 /// How long kubectl may take to print its "Forwarding from" line.
 const READY: Duration = Duration::from_secs(30);
@@ -21,7 +21,7 @@ pub struct Forward {
     remote: u16,
     /// The local port kubectl listens on (what its "Forwarding from" line said).
     pub local: u16,
-    process: Option<Background>,
+    process: Option<Supervised>,
     last_start: Instant,
 }
 

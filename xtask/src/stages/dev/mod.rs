@@ -10,7 +10,6 @@
 //! save to ready. Ctrl-C (or SIGTERM) stops the forwards and streams and exits 0, leaving the
 //! deployment running unless `--down-on-exit`.
 
-pub mod cluster;
 pub mod forward;
 pub mod watch;
 
@@ -31,8 +30,8 @@ use super::{Report, drive};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags::{self, Component};
+use crate::tools::kubectl::Kube;
 use crate::ui::{Tone, fmt_duration};
-use cluster::Kube;
 use forward::Forward;
 use watch::Watch;
 
@@ -49,7 +48,7 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
         print_plan(cx, &config, f);
         return Ok(0);
     }
-    let stop = super::background::interrupted()?;
+    let stop = crate::run::interrupted()?;
     for stage in [
         drive(
             cx,
@@ -79,7 +78,7 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
         dev_loop: true,
         ..Options::default()
     };
-    let kube = Kube::new(cx, &config);
+    let kube = cx.kube(&config);
     let mut dev = Dev {
         cx,
         kube,
@@ -137,7 +136,7 @@ pub fn run(cx: &Ctx, f: &flags::Dev) -> Result<i32> {
     if f.down_on_exit {
         cx.ui
             .status("Removing", "the deployment (--down-on-exit)", Tone::Plain);
-        let report = drive(cx, &mut Down::new(config.clone(), false, None))?;
+        let report = drive(cx, &mut Down::new(config.clone(), false))?;
         if !report.ok() {
             print_failed_gates(cx, &report);
             return Ok(1);

@@ -1,4 +1,10 @@
 //! `kubectl`: version, contexts, nodes, pods and services.
+//!
+//! Stages talk to the cluster through a [`Kube`] handle (runner, context, namespace), made once
+//! from the configuration (`Ctx::kube`); the free functions below are what it calls.
+
+mod kube;
+pub mod workloads;
 
 use std::time::Duration;
 
@@ -7,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Version, parse_json};
 use crate::run::{Call, Runner};
+
+pub use kube::Kube;
 
 /// Oldest kubectl the manifests are tested with (Kubernetes 1.28 is the oldest cluster target).
 pub const MIN: Version = Version::new(1, 28, 0);

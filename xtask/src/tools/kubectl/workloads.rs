@@ -6,8 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::parse_json;
 use crate::run::{Call, Runner};
+use crate::tools::parse_json;
 
 fn kubectl(context: Option<&str>) -> Call {
     let c = Call::new("kubectl");
@@ -117,17 +117,6 @@ pub fn parse_containers(text: &str) -> Result<Vec<Container>> {
                 })
         })
         .collect())
-}
-
-/// The arguments of `kubectl port-forward service/NAME :PORT` on 127.0.0.1 (the local port is
-/// chosen by kubectl and read from its output).
-pub fn port_forward_args(
-    context: Option<&str>,
-    namespace: &str,
-    service: &str,
-    port: u16,
-) -> Vec<String> {
-    port_forward_args_on(context, namespace, service, 0, port)
 }
 
 /// `kubectl port-forward service/NAME LOCAL:PORT` on 127.0.0.1; `local` 0 lets kubectl pick.

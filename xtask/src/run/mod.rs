@@ -5,10 +5,22 @@
 //! [`Runner`] records every command line with secrets redacted, skips mutating calls under
 //! `--dry-run`, refuses to put a known secret into an argument, and turns a failure into an
 //! error that names the command, the exit code, the last lines of stderr and the hint.
+//!
+//! Processes meant to keep running (port-forwards, the apps of `local`) are started with
+//! [`Runner::start`] and supervised through [`Supervised`] (see `background.rs`): recorded like
+//! other calls, read line by line, stopped with a signal and a deadline.
+//!
+//! Every process starts in the project root (when the runner was given one, see
+//! [`Runner::in_dir`]), whatever the xtask's own working directory is, and the program is looked
+//! up on PATH with `which` (so `kubectl.exe` or `helm.cmd` are found on Windows too).
+
+mod background;
 
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -16,6 +28,8 @@ use serde::Serialize;
 
 use crate::error::failure;
 use crate::ui::Ui;
+
+pub use background::{Signal, Streams, Supervised, interrupted};
 
 /// How many stderr lines a failure shows.
 const STDERR_TAIL: usize = 12;
@@ -149,6 +163,10 @@ pub struct Record {
     pub skipped: bool,
     pub exit_code: Option<i32>,
     pub duration_ms: u64,
+    /// True for a supervised process that ran in the background (exit code and duration are
+    /// those at its stop).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub background: bool,
 }
 
 /// Starts processes and keeps the record of what ran.
@@ -156,7 +174,10 @@ pub struct Runner {
     dry_run: bool,
     ui: Ui,
     secrets: RefCell<Vec<String>>,
-    log: RefCell<Vec<Record>>,
+    /// Shared with the supervised processes, which complete their record when they stop.
+    log: Rc<RefCell<Vec<Record>>>,
+    /// Where every process starts (the project root); `None`: the xtask's working directory.
+    dir: Option<PathBuf>,
 }
 
 /// The shortest secret value whose appearance in an argument makes the runner refuse the call.
@@ -168,8 +189,16 @@ impl Runner {
             dry_run,
             ui,
             secrets: RefCell::new(Vec::new()),
-            log: RefCell::new(Vec::new()),
+            log: Rc::new(RefCell::new(Vec::new())),
+            dir: None,
         }
+    }
+
+    /// Starts every process in `dir` (the project root), so relative paths in arguments mean
+    /// the same from any working directory.
+    pub fn in_dir(mut self, dir: impl Into<PathBuf>) -> Runner {
+        self.dir = Some(dir.into());
+        self
     }
 
     pub fn dry_run(&self) -> bool {
@@ -239,6 +268,7 @@ impl Runner {
             skipped: false,
             exit_code: None,
             duration_ms: 0,
+            background: false,
         };
         if call.mutating && self.dry_run {
             record.skipped = true;
@@ -267,13 +297,7 @@ impl Runner {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.log.borrow_mut().push(record);
-                return Err(failure(
-                    format!(
-                        "`{}` was not found on PATH (running `{line}`)",
-                        call.program
-                    ),
-                    "run `cargo xtask doctor` to see which tools are missing and how to install them",
-                ));
+                return Err(not_found(&call.program, &line));
             }
             Err(e) => {
                 self.log.borrow_mut().push(record);
@@ -295,7 +319,7 @@ impl Runner {
 
     fn spawn_and_wait(&self, call: &Call) -> io::Result<Option<Output>> {
         let args: Vec<OsString> = call.args.iter().map(OsString::from).collect();
-        let mut expr = duct::cmd(&call.program, args)
+        let mut expr = duct::cmd(program_path(&call.program), args)
             .stdout_capture()
             .stderr_capture()
             .unchecked();
@@ -305,6 +329,9 @@ impl Runner {
         };
         for (k, v) in &call.env {
             expr = expr.env(k, v);
+        }
+        if let Some(dir) = &self.dir {
+            expr = expr.dir(dir);
         }
         let handle = expr.start()?;
         match handle.wait_timeout(call.timeout)? {
@@ -382,14 +409,22 @@ impl Runner {
         self.refuse_secret_arguments(&call)?;
         let line = self.redact(&call.line());
         self.ui.detail(&format!("running: {line}"));
-        let mut cmd = sh.cmd(program).args(args).quiet();
+        let mut cmd = sh.cmd(program_path(program)).args(args).quiet();
         for (k, v) in env {
             cmd = cmd.env(k, v);
         }
+        let mut command = std::process::Command::from(cmd);
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
         let started = Instant::now();
-        let status = std::process::Command::from(cmd)
-            .status()
-            .with_context(|| format!("could not start `{line}`"))?;
+        let status = command.status().map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                not_found(program, &line)
+            } else {
+                anyhow::Error::new(e).context(format!("could not start `{line}`"))
+            }
+        })?;
         self.log.borrow_mut().push(Record {
             command: line,
             env: env.iter().map(|(k, _)| k.clone()).collect(),
@@ -398,9 +433,28 @@ impl Runner {
             skipped: false,
             exit_code: status.code(),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            background: false,
         });
         Ok(status.code().unwrap_or(1))
     }
+}
+
+/// The program as found on PATH (`which` knows the Windows extensions, `.exe`, `.cmd`, ...);
+/// a name it cannot find is passed on as it is, so the start fails with "not found".
+fn program_path(program: &str) -> PathBuf {
+    let p = Path::new(program);
+    if p.components().count() > 1 {
+        return p.to_path_buf();
+    }
+    which::which(program).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The error for a program that is not on PATH.
+fn not_found(program: &str, line: &str) -> anyhow::Error {
+    failure(
+        format!("`{program}` was not found on PATH (running `{line}`)"),
+        "run `cargo xtask doctor` to see which tools are missing and how to install them",
+    )
 }
 
 /// The last `n` non-empty lines of `text`.
