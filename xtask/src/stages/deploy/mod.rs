@@ -496,15 +496,14 @@ pub fn helm_fullname(release: &str) -> String {
     }
 }
 
-/// 32 letters and digits from the OS's random source (URL-safe, so the database URL needs no
+/// 32 letters and digits from the OS's random source (getrandom: Unix and Windows alike) (URL-safe, so the database URL needs no
 /// escaping).
 fn random_password() -> Result<String> {
-    use std::io::Read;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = [0u8; 64];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("could not read /dev/urandom for a PostgreSQL password")?;
+    getrandom::fill(&mut bytes).map_err(|e| {
+        anyhow::anyhow!("the OS random source failed ({e}) making a PostgreSQL password")
+    })?;
     // 248 = 4 * 62: dropping bytes above it keeps every character equally likely.
     let chars: String = bytes
         .iter()
@@ -518,12 +517,41 @@ fn random_password() -> Result<String> {
     Ok(chars)
 }
 
-/// A file removed when dropped.
-struct TempFile(PathBuf);
+/// A file only this user can read, in a private temporary directory (mode 0700 on Unix, the
+/// user's own temp folder on Windows), created exclusively (an existing file or a link in its
+/// place is an error, never followed); the directory and the file go when dropped.
+struct TempFile {
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+impl TempFile {
+    fn write(name: &str, text: &str) -> Result<TempFile> {
+        let dir = tempfile::Builder::new()
+            .prefix("todo-chatbot-")
+            .tempdir()
+            .context("could not create a private temporary directory")?;
+        // Only this user may list or enter it (nobody else can write into it either way).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making {} private", dir.path().display()))?;
+        }
+        let path = dir.path().join(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options
+            .open(&path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        f.write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(TempFile { path, _dir: dir })
     }
 }
 
@@ -820,13 +848,9 @@ impl Stage for DeployStage {
                 );
             }
             let text = serde_json::to_string_pretty(&values)?;
-            let path = std::env::temp_dir().join(format!(
-                "todo-chatbot-values-{}-{}.json",
-                std::process::id(),
-                raw::short_hash(&text)
-            ));
-            std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
-            self.values_file = Some(TempFile(path.clone()));
+            let file = TempFile::write("values.json", &text)?;
+            let path = file.path.clone();
+            self.values_file = Some(file);
             let mut files = self.config_values(cx)?;
             files.push(path);
             let user_values = overrides::values_files(&self.opts.overrides)?;
@@ -855,7 +879,7 @@ impl Stage for DeployStage {
             // order) and the --set overrides; the same inputs again make no upgrade.
             let mut parts = vec![text];
             for f in &files {
-                if self.values_file.as_ref().is_some_and(|t| &t.0 == f) {
+                if self.values_file.as_ref().is_some_and(|t| &t.path == f) {
                     continue;
                 }
                 parts.push(
@@ -951,7 +975,7 @@ impl Stage for DeployStage {
                 let major = self.major.unwrap_or(Major::V4);
                 let mut values = self.config_values(cx)?;
                 if let Some(f) = &self.values_file {
-                    values.push(f.0.clone());
+                    values.push(f.path.clone());
                 }
                 values.extend(overrides::values_files(&self.opts.overrides)?);
                 let spec = helm::UpgradeSpec {
@@ -1112,12 +1136,16 @@ impl DeployStage {
 
 /// Appends `POSTGRES_PASSWORD=...` to `.env` (created with mode 0600 when missing).
 fn save_password(path: &Path, password: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let existing = std::fs::read_to_string(path).unwrap_or_default();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    // On Windows a new file gets the ACL of the user's project folder.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
         .open(path)
         .with_context(|| format!("opening {} to keep the PostgreSQL password", path.display()))?;
     let sep = if existing.is_empty() || existing.ends_with('\n') {

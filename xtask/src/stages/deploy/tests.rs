@@ -236,3 +236,28 @@ fn raw_objects_no_longer_made_are_pruned() {
         ["remove what the manifests no longer make: statefulset/todo-chatbot-postgres"]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_values_file_is_private_and_goes_away() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = TempFile::write("values.json", "{}").expect("written");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode(&f.path), 0o600);
+    let dir = f.path.parent().expect("dir").to_path_buf();
+    assert_eq!(mode(&dir), 0o700);
+    assert_ne!(
+        dir,
+        std::env::temp_dir(),
+        "not the shared temporary directory itself"
+    );
+    // Created exclusively: a file (or a planted link) in its place is an error.
+    let again = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&f.path);
+    assert!(again.is_err());
+    drop(f);
+    assert!(!dir.exists());
+}
