@@ -52,9 +52,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 now_ns() { date +%s%N; }
 # RSS in KiB of a process and its children (uvicorn runs one process per worker).
 tree_rss() {
-  local total=0 p
+  local total=0 p kib
   for p in "$1" $(pgrep -P "$1" || true); do
-    total=$(( total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
+    kib=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    total=$(( total + ${kib:-0} ))
   done
   echo "$total"
 }
