@@ -137,7 +137,16 @@ impl Store {
             )
         };
         let sql = format!(
-            "WITH page AS (SELECT {COLUMNS} FROM tasks WHERE user_id = $1{status} AND id < $2                  ORDER BY id DESC LIMIT $3),              agg AS (SELECT json_group_array(json_object('id', id, 'number', number,                  'user_id', user_id, 'title', title, 'description', description,                  'completed', json(CASE WHEN completed THEN 'true' ELSE 'false' END),                  'created_at', {}, 'updated_at', {}) ORDER BY id DESC) AS body,                  MIN(id) AS last_id FROM page)              SELECT body, last_id,                  EXISTS(SELECT 1 FROM tasks WHERE user_id = $1{status} AND id < agg.last_id)              FROM agg",
+            "WITH page AS (SELECT {COLUMNS} FROM tasks \
+             WHERE user_id = $1{status} AND id < $2 ORDER BY id DESC LIMIT $3), \
+             agg AS (SELECT json_group_array(json_object('id', id, 'number', number, \
+             'user_id', user_id, 'title', title, 'description', description, \
+             'completed', json(CASE WHEN completed THEN 'true' ELSE 'false' END), \
+             'created_at', {}, 'updated_at', {}) ORDER BY id DESC) AS body, \
+             MIN(id) AS last_id FROM page) \
+             SELECT body, last_id, \
+             EXISTS(SELECT 1 FROM tasks WHERE user_id = $1{status} AND id < agg.last_id) \
+             FROM agg",
             ts("created_at"),
             ts("updated_at")
         );
