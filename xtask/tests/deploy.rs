@@ -348,6 +348,18 @@ fn helm_deploy_installs_then_changes_nothing_with_helm_4_and_3() {
             values.contains(r#""repository": "todo-backend""#),
             "{values}"
         );
+        // The pods' secret-hash is the Secret's random rollout token, not a hash of its values.
+        let stdin = std::fs::read_to_string(env.state.join("stdin.log")).expect("stdin");
+        let token = stdin
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("todo-chatbot.dev/rollout-token: "))
+            .map(|t| t.trim_matches('"').to_string())
+            .expect("the Secret carries its rollout token");
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(
+            values.contains(&format!(r#""todo-chatbot.dev/secret-hash": "{token}""#)),
+            "{values}"
+        );
         assert_secrets_only_on_stdin(&env, &run);
         let report = run.json();
         for g in report["gates"].as_array().expect("gates") {

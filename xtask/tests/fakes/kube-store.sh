@@ -2,7 +2,7 @@
 # The fake cluster's objects, shared by the fake kubectl and helm: one JSON file per object,
 # $FAKE_STATE/kube/objects/<namespace>/<kind>/<name>.json (Namespaces under `_`). Only the
 # fields the xtask reads are kept: kind, name, namespace, the managed-by label and the
-# todo-chatbot.dev/config-hash annotation.
+# todo-chatbot.dev/config-hash and todo-chatbot.dev/rollout-token annotations.
 
 objects="$STATE/kube/objects"
 
@@ -46,10 +46,11 @@ api_kind() {
   esac
 }
 
-# store_object KIND NAME NAMESPACE MANAGED_BY HASH
+# store_object KIND NAME NAMESPACE MANAGED_BY HASH [TOKEN]
 store_object() {
-  local kind=$1 name=$2 ns=${3:-_} mb=$4 hash=$5 ann=""
+  local kind=$1 name=$2 ns=${3:-_} mb=$4 hash=$5 token=${6:-} ann=""
   [ -n "$hash" ] && ann="\"todo-chatbot.dev/config-hash\":\"$hash\""
+  [ -n "$token" ] && ann="${ann:+$ann,}\"todo-chatbot.dev/rollout-token\":\"$token\""
   mkdir -p "$objects/$ns/$kind"
   printf '{"apiVersion":"v1","kind":"%s","metadata":{"name":"%s","namespace":"%s","labels":{"app.kubernetes.io/name":"todo-chatbot","app.kubernetes.io/managed-by":"%s"},"annotations":{%s}}}' \
     "$(api_kind "$kind")" "$name" "$ns" "$mb" "$ann" >"$objects/$ns/$kind/$name.json"
@@ -74,7 +75,7 @@ apply_docs() {
 yaml_value() { printf '%s' "$1" | grep -m1 "$2" | sed "s/^[^:]*: *//; s/^\"//; s/\"\$//"; }
 
 apply_one() {
-  local doc=$1 kind name ns mb hash
+  local doc=$1 kind name ns mb hash token
   kind=$(yaml_value "$doc" '^kind:')
   [ -n "$kind" ] || return 0
   kind=$(kind_of "$kind")
@@ -82,13 +83,14 @@ apply_one() {
   ns=$(yaml_value "$doc" '^  namespace:')
   mb=$(yaml_value "$doc" 'app.kubernetes.io/managed-by:')
   hash=$(yaml_value "$doc" 'todo-chatbot.dev/config-hash:')
+  token=$(yaml_value "$doc" 'todo-chatbot.dev/rollout-token:')
   if [ "$kind" = namespace ]; then
     ns=_
   elif ! namespace_exists "$ns"; then
     echo "Error from server (NotFound): error when creating \"STDIN\": namespaces \"$ns\" not found" >&2
     return 1
   fi
-  store_object "$kind" "$name" "$ns" "$mb" "$hash"
+  store_object "$kind" "$name" "$ns" "$mb" "$hash" "$token"
   if [ "$kind" = statefulset ]; then
     store_object persistentvolumeclaim "data-$name-0" "$ns" "" ""
   fi
@@ -139,9 +141,9 @@ delete_managed() {
 }
 
 # column_objects NS KIND[,KIND...]: `--no-headers --output=custom-columns=` of kind, name,
-# managed-by and config-hash (`<none>` when absent), as the xtask asks for them.
+# managed-by, config-hash and rollout-token (`<none>` when absent), as the xtask asks for them.
 column_objects() {
-  local ns=$1 kinds=$2 k f kind name mb hash
+  local ns=$1 kinds=$2 k f kind name mb hash token
   for k in ${kinds//,/ }; do
     k=$(kind_of "$k")
     for f in "$objects/$ns/$k"/*.json; do
@@ -150,7 +152,8 @@ column_objects() {
       name=$(sed -n 's/.*"metadata":{"name":"\([^"]*\)".*/\1/p' "$f")
       mb=$(sed -n 's/.*"app.kubernetes.io\/managed-by":"\([^"]*\)".*/\1/p' "$f")
       hash=$(sed -n 's/.*"todo-chatbot.dev\/config-hash":"\([^"]*\)".*/\1/p' "$f")
-      printf '%s   %s   %s   %s\n' "$kind" "$name" "${mb:-<none>}" "${hash:-<none>}"
+      token=$(sed -n 's/.*"todo-chatbot.dev\/rollout-token":"\([^"]*\)".*/\1/p' "$f")
+      printf '%s   %s   %s   %s   %s\n' "$kind" "$name" "${mb:-<none>}" "${hash:-<none>}" "${token:-<none>}"
     done
   done
 }

@@ -33,7 +33,7 @@ use crate::flags;
 use crate::tools::helm::{self, Major};
 use crate::tools::{self, kubectl};
 use diagnose::{Cluster, Workload};
-use raw::{Doc, HASH_ANNOTATION, SECRET_NAME};
+use raw::{Doc, HASH_ANNOTATION, SECRET_NAME, TOKEN_ANNOTATION};
 
 /// The label every object of the app carries (raw manifests and chart alike).
 pub const APP_SELECTOR: &str = "app.kubernetes.io/name=todo-chatbot";
@@ -795,19 +795,32 @@ impl Stage for DeployStage {
         }
         let secret = self.secret_data(cx, &env, database)?;
         self.docs = self.render(cx, &images, database, &secret)?;
-        let secret_hash = self
-            .docs
-            .iter()
-            .find(|d| d.secret)
-            .map(|d| d.hash.clone())
-            .unwrap_or_default();
 
         // What runs now.
         let kube = cx.kube(&self.config);
         let namespace = kube.namespace_object()?;
+        let listed = match &namespace {
+            Some(_) => kube.objects(KINDS, APP_SELECTOR)?,
+            None => Vec::new(),
+        };
+        // The Secret keeps its rollout token while its content is unchanged; the pods carry the
+        // token, never a hash of the values.
+        let live = listed
+            .iter()
+            .find(|o| o.kind == "Secret" && o.name == SECRET_NAME)
+            .and_then(|o| {
+                Some((
+                    o.annotations.get(HASH_ANNOTATION)?.as_str(),
+                    o.annotations.get(TOKEN_ANNOTATION)?.as_str(),
+                ))
+            });
+        let rendered_secret = raw::secret_yaml(self.ns(), &secret);
+        let secret_hash = raw::rollout_token(&rendered_secret, live)?;
+        for doc in self.docs.iter_mut().filter(|d| d.secret) {
+            *doc = Doc::secret(&doc.source, &rendered_secret, &secret_hash)?;
+        }
         let objects = match &namespace {
-            Some(_) => kube
-                .objects(KINDS, APP_SELECTOR)?
+            Some(_) => listed
                 .into_iter()
                 .map(|o| Found {
                     managed_by: o

@@ -56,6 +56,49 @@ impl Doc {
     }
 }
 
+/// The Secret's rollout token: a random value that changes exactly when the Secret's content
+/// changes. The pods carry it (annotation `todo-chatbot.dev/secret-hash`), so a changed Secret
+/// rolls them, while the annotation reveals nothing about the Secret's values.
+pub const TOKEN_ANNOTATION: &str = "todo-chatbot.dev/rollout-token";
+
+impl Doc {
+    /// The Secret as a document whose config-hash covers its content and `token`, with the token
+    /// in [`TOKEN_ANNOTATION`] (the hash stays on the Secret, readable only with the Secret).
+    pub fn secret(order: &str, rendered: &str, token: &str) -> Result<Doc> {
+        let mut doc = Doc::new(order, rendered, true)?;
+        doc.hash = keyed_hash(rendered, token);
+        doc.text = annotate(
+            &annotate(rendered, HASH_ANNOTATION, &doc.hash),
+            TOKEN_ANNOTATION,
+            token,
+        );
+        Ok(doc)
+    }
+}
+
+/// The config-hash of the Secret text `rendered` with the rollout token `token`: a Secret
+/// found with this hash and this token has exactly this content.
+pub fn keyed_hash(rendered: &str, token: &str) -> String {
+    short_hash(&format!("{rendered}\n{TOKEN_ANNOTATION}={token}"))
+}
+
+/// A new rollout token: 128 bits from the OS's random source, as hex.
+pub fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the OS random source failed ({e})"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The token to use for a Secret whose text is `rendered`: the one it runs with (`live`:
+/// its config-hash and token) when its content is unchanged, else a new one.
+pub fn rollout_token(rendered: &str, live: Option<(&str, &str)>) -> Result<String> {
+    match live {
+        Some((hash, token)) if keyed_hash(rendered, token) == hash => Ok(token.to_string()),
+        _ => new_token(),
+    }
+}
+
 pub fn short_hash(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -215,6 +258,36 @@ mod tests {
     use super::*;
 
     const DEPLOY: &str = "# comment\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: ${NAMESPACE}\n  labels:\n    a: b\nspec:\n  template:\n    metadata:\n      labels:\n        a: b\n";
+
+    #[test]
+    fn the_rollout_token_is_kept_while_the_secret_is_unchanged() {
+        let text = secret_yaml(
+            "todo",
+            &BTreeMap::from([("K".to_string(), "v1".to_string())]),
+        );
+        let first = rollout_token(&text, None).expect("token");
+        assert_eq!(first.len(), 32);
+        let doc = Doc::secret("15-secret", &text, &first).expect("doc");
+        assert!(
+            doc.text
+                .contains(&format!("{TOKEN_ANNOTATION}: \"{first}\""))
+        );
+        // Unchanged content: the same token, so the same pods annotation.
+        let again = rollout_token(&text, Some((&doc.hash, &first))).expect("token");
+        assert_eq!(again, first);
+        // Changed content: a new token.
+        let changed = secret_yaml(
+            "todo",
+            &BTreeMap::from([("K".to_string(), "v2".to_string())]),
+        );
+        let next = rollout_token(&changed, Some((&doc.hash, &first))).expect("token");
+        assert_ne!(next, first);
+        // A Secret made before tokens (plain content hash): a new token, so it is applied again.
+        let legacy = short_hash(&text);
+        assert_ne!(rollout_token(&text, Some((&legacy, "x"))).expect("t"), "x");
+        // The token is no function of the values.
+        assert_ne!(rollout_token(&text, None).expect("t"), first);
+    }
 
     #[test]
     fn placeholders_are_replaced_and_unknown_ones_refused() {

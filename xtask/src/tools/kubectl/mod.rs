@@ -484,8 +484,8 @@ pub fn objects(
     Ok(parse_object_columns(&out.stdout))
 }
 
-/// Kind, name, managed-by label and config-hash annotation of each object.
-const OBJECT_COLUMNS: &str = r"KIND:.kind,NAME:.metadata.name,MANAGED:.metadata.labels.app\.kubernetes\.io/managed-by,HASH:.metadata.annotations.todo-chatbot\.dev/config-hash";
+/// Kind, name, managed-by label, config-hash and rollout-token annotations of each object.
+const OBJECT_COLUMNS: &str = r"KIND:.kind,NAME:.metadata.name,MANAGED:.metadata.labels.app\.kubernetes\.io/managed-by,HASH:.metadata.annotations.todo-chatbot\.dev/config-hash,TOKEN:.metadata.annotations.todo-chatbot\.dev/rollout-token";
 
 /// Reads the [`OBJECT_COLUMNS`] lines (`<none>` for a missing value).
 pub fn parse_object_columns(text: &str) -> Vec<Object> {
@@ -502,6 +502,9 @@ pub fn parse_object_columns(text: &str) -> Vec<Object> {
             let mut annotations = std::collections::BTreeMap::new();
             if let Some(h) = value(f.next()) {
                 annotations.insert("todo-chatbot.dev/config-hash".to_string(), h);
+            }
+            if let Some(t) = value(f.next()) {
+                annotations.insert("todo-chatbot.dev/rollout-token".to_string(), t);
             }
             Some(Object {
                 kind,
