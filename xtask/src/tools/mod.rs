@@ -6,7 +6,6 @@ pub mod browser;
 pub mod docker;
 pub mod helm;
 pub mod kubectl;
-pub mod kubectl_access;
 pub mod minikube;
 pub mod version;
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::run::Runner;
-use crate::tools::kubectl_access;
+use crate::tools::kubectl::Kube;
+use crate::tools::kubectl::access as kubectl_access;
 
 /// The ServiceAccount and RoleBinding name.
 pub const READER: &str = "todo-aiops-reader";
@@ -61,14 +61,10 @@ impl Drop for PrivateKubeconfig {
 
 /// Mints a token for the reader and writes the kubeconfig around it. The token goes from
 /// kubectl's stdout into the file; it is never an argument and is redacted from every output.
-pub fn read_only_kubeconfig(
-    r: &Runner,
-    context: &str,
-    namespace: &str,
-) -> Result<PrivateKubeconfig> {
-    let cluster = kubectl_access::cluster_entry(r, context)?;
-    let token = kubectl_access::create_token(r, context, namespace, READER, TOKEN_TTL)?;
-    let text = kubeconfig_text(&cluster, &token, namespace)?;
+pub fn read_only_kubeconfig(kube: &Kube) -> Result<PrivateKubeconfig> {
+    let cluster = kubectl_access::cluster_entry(kube)?;
+    let token = kubectl_access::create_token(kube, READER, TOKEN_TTL)?;
+    let text = kubeconfig_text(&cluster, &token, kube.namespace)?;
     write_private(&text)
 }
 

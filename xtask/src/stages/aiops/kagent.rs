@@ -8,9 +8,9 @@ use anyhow::Result;
 use sha2::{Digest, Sha256};
 
 use crate::error::failure;
-use crate::run::Runner;
 use crate::tools::ai::kagent::{self as kg, API_VERSION};
-use crate::tools::kubectl_access;
+use crate::tools::kubectl::Kube;
+use crate::tools::kubectl::access as kubectl_access;
 
 /// The namespace `kagent install` uses.
 pub const NAMESPACE: &str = "kagent";
@@ -213,8 +213,8 @@ fn b64url(bytes: &[u8]) -> String {
 /// Checks that the cluster serves every kind the manifests use at [`API_VERSION`]:
 /// `kubectl api-resources` first (the preferred versions), then `kubectl api-versions` for a
 /// kind whose preferred version is another one.
-pub fn check_api(r: &Runner, context: &str) -> Result<String> {
-    let rows = kg::parse_api_resources(&kubectl_access::api_resources(r, context, "kagent.dev")?);
+pub fn check_api(kube: &Kube) -> Result<String> {
+    let rows = kg::parse_api_resources(&kubectl_access::api_resources(kube, "kagent.dev")?);
     let missing: Vec<&str> = KINDS
         .iter()
         .copied()
@@ -245,7 +245,7 @@ pub fn check_api(r: &Runner, context: &str) -> Result<String> {
     if other.is_empty() {
         return Ok(format!("{} served at {API_VERSION}", KINDS.join(", ")));
     }
-    let served = kubectl_access::api_versions(r, context)?;
+    let served = kubectl_access::api_versions(kube)?;
     if served.iter().any(|v| v == API_VERSION) {
         return Ok(format!(
             "{API_VERSION} served (preferred: {})",
@@ -282,16 +282,11 @@ impl Wiring {
     }
 }
 
-/// One look at the RemoteMCPServer's discovered tools and the Agent's Ready condition.
-pub fn look(r: &Runner, context: &str) -> Result<Wiring> {
+/// One look at the RemoteMCPServer's discovered tools and the Agent's Ready condition
+/// (`kagent` is a handle on kagent's namespace).
+pub fn look(kagent: &Kube) -> Result<Wiring> {
     let mut w = Wiring::default();
-    match kubectl_access::get_json(
-        r,
-        context,
-        NAMESPACE,
-        "remotemcpservers.kagent.dev",
-        MCP_SERVER,
-    )? {
+    match kubectl_access::get_json(kagent, "remotemcpservers.kagent.dev", MCP_SERVER)? {
         Some(json) => {
             let s = kg::parse_mcp_server_status(&json)?;
             w.discovered = s.tools;
@@ -303,7 +298,7 @@ pub fn look(r: &Runner, context: &str) -> Result<Wiring> {
         .filter(|t| !w.discovered.iter().any(|d| d == *t))
         .map(|t| t.to_string())
         .collect();
-    match kubectl_access::get_json(r, context, NAMESPACE, "agents.kagent.dev", TODO_AGENT)? {
+    match kubectl_access::get_json(kagent, "agents.kagent.dev", TODO_AGENT)? {
         Some(json) => {
             let s = kg::parse_agent_status(&json)?;
             w.agent_ready = s.is_ready();
@@ -320,10 +315,10 @@ pub fn look(r: &Runner, context: &str) -> Result<Wiring> {
 
 /// Waits, at most `limit`, until the RemoteMCPServer lists all five task tools and the Agent
 /// is Ready; otherwise fails naming what is missing.
-pub fn wait_for_wiring(r: &Runner, context: &str, limit: Duration) -> Result<Wiring> {
+pub fn wait_for_wiring(kagent: &Kube, limit: Duration) -> Result<Wiring> {
     let started = Instant::now();
     loop {
-        let w = look(r, context)?;
+        let w = look(kagent)?;
         if w.complete() {
             return Ok(w);
         }

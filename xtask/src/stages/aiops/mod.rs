@@ -34,7 +34,7 @@ use crate::error::failure;
 use crate::flags;
 use crate::tools::ai::kubectl_ai::{self, Provider};
 use crate::tools::ai::{self, Outcome, kagent as kg};
-use crate::tools::{self, helm, kubectl, workloads};
+use crate::tools::{self, helm, workloads};
 use transcript::Transcript;
 
 pub use kagent::{K8S_AGENT, TODO_AGENT};
@@ -317,13 +317,11 @@ impl Stage for Aiops {
                     provider.describe()
                 ));
             } else if !self.admin {
-                match kubectl::namespace(r, Some(self.context()), self.ns()) {
+                let kube = cx.kube(&self.config);
+                match kube.namespace_object() {
                     Ok(Some(_)) => {
                         let (_, hash) = access::manifests(self.ns());
-                        let found = kubectl::objects(
-                            r,
-                            Some(self.context()),
-                            self.ns(),
+                        let found = kube.objects(
                             "serviceaccounts,rolebindings",
                             "app.kubernetes.io/component=aiops",
                         )?;
@@ -505,7 +503,7 @@ impl Stage for Aiops {
                 let (text, _) = access::manifests(self.ns());
                 let out = workloads::apply_manifest(
                     r,
-                    Some(self.context()),
+                    Some(cx.kube(&self.config).context),
                     &text,
                     "the read-only ServiceAccount and RoleBinding",
                 )?;
@@ -521,7 +519,7 @@ impl Stage for Aiops {
                 ai::kagent_install(r, "demo", &env)
             }
             Step::CheckKagentApi => {
-                self.api_check = Some(kagent::check_api(r, self.context())?);
+                self.api_check = Some(kagent::check_api(&cx.kube(&self.config))?);
                 Ok(())
             }
             Step::ApplyKagentAgent => {
@@ -540,7 +538,11 @@ impl Stage for Aiops {
             }
             Step::AllowKagentIn => self.allow_kagent_in(cx),
             Step::WaitKagentWiring => {
-                self.wiring = Some(kagent::wait_for_wiring(r, self.context(), self.timeout)?);
+                let kube = cx.kube(&self.config);
+                self.wiring = Some(kagent::wait_for_wiring(
+                    &kube.in_namespace(kagent::NAMESPACE),
+                    self.timeout,
+                )?);
                 Ok(())
             }
             Step::Ask {
@@ -670,7 +672,7 @@ impl Aiops {
             .join("kagent/todo-agent.yaml");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let services = workloads::service_ports(&cx.runner, Some(self.context()), self.ns())?;
+        let services = cx.kube(&self.config).service_ports()?;
         let (service, port) =
             super::verify::find_service(&services, "backend").ok_or_else(|| {
                 failure(
@@ -794,7 +796,7 @@ impl Aiops {
             .unwrap_or_else(|| kubectl_ai::choose_provider(&|_| None, false));
         let mut answer = Answer::new(KUBECTL_AI, version, prompt, self.identity());
         if !self.admin && self.kubeconfig.is_none() && self.access_error.is_none() {
-            match access::read_only_kubeconfig(r, self.context(), self.ns()) {
+            match access::read_only_kubeconfig(&cx.kube(&self.config)) {
                 Ok(k) => self.kubeconfig = Some(k),
                 Err(e) => self.access_error = Some(first_line(&crate::error::render(&e))),
             }

@@ -3,6 +3,7 @@
 //! Stages talk to the cluster through a [`Kube`] handle (runner, context, namespace), made once
 //! from the configuration (`Ctx::kube`); the free functions below are what it calls.
 
+pub mod access;
 mod kube;
 pub mod workloads;
 
