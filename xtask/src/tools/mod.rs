@@ -9,6 +9,9 @@ pub mod kubectl;
 pub mod minikube;
 pub mod version;
 
+#[cfg(test)]
+mod crlf;
+
 /// Old path of the workload helpers, now part of `kubectl`.
 pub use kubectl::workloads;
 
