@@ -39,7 +39,7 @@ fn kubectl_parsers() {
     );
     same(
         "😿  service has no node port\nhttp://192.168.49.2:31234\n",
-        |t| workloads::parse_service_url(t),
+        workloads::parse_service_url,
     );
     assert_eq!(
         workloads::parse_service_url(&crlf("http://192.168.49.2:31234\n")).as_deref(),
