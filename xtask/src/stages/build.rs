@@ -243,12 +243,7 @@ impl Stage for BuildStage {
 
     fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()> {
         let r = &cx.runner;
-        if tools::find("docker").is_none() {
-            return Err(failure(
-                "`docker` was not found on PATH",
-                tools::docker::INSTALL_HINT,
-            ));
-        }
+        tools::require("docker", tools::docker::INSTALL_HINT)?;
         let dockerfile = self.dockerfile(cx);
         if !dockerfile.is_file() {
             return Err(usage(
@@ -275,12 +270,10 @@ impl Stage for BuildStage {
             );
         }
         if !self.no_cluster {
-            if tools::find("minikube").is_none() {
-                return Err(failure(
-                    "`minikube` was not found on PATH",
-                    "install minikube, or build without a cluster: `cargo xtask build --no-cluster`",
-                ));
-            }
+            tools::require(
+                "minikube",
+                "install minikube, or build without a cluster: `cargo xtask build --no-cluster`",
+            )?;
             let profile = self.profile().to_string();
             if minikube::status(r, &profile)? != ProfileState::Running {
                 return Err(failure(

@@ -129,12 +129,7 @@ impl Stage for Down {
     }
 
     fn preflight(&mut self, cx: &Ctx, _report: &mut Report) -> Result<()> {
-        if tools::find("kubectl").is_none() {
-            return Err(failure(
-                "`kubectl` was not found on PATH",
-                kubectl::INSTALL_HINT,
-            ));
-        }
+        tools::require("kubectl", kubectl::INSTALL_HINT)?;
         let context = self.context();
         if !kubectl::contexts(&cx.runner)?.contains(&context) {
             return Err(failure(

@@ -112,9 +112,7 @@ impl Stage for Setup {
             ("minikube", minikube::INSTALL_HINT),
             ("kubectl", kubectl::INSTALL_HINT),
         ] {
-            if tools::find(tool).is_none() {
-                return Err(failure(format!("`{tool}` was not found on PATH"), hint));
-            }
+            tools::require(tool, hint)?;
         }
         if self.config.cluster.driver == "docker" {
             let v = tools::docker::Docker::local().version(&cx.runner)?;

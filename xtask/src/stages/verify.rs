@@ -16,7 +16,6 @@ use super::verify_static::StaticVerify;
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::error::failure;
 use crate::flags;
 use crate::run::Supervised;
 use crate::tools::kubectl::{self, Pod};
@@ -85,12 +84,7 @@ impl Stage for ClusterVerify {
     }
 
     fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
-        if tools::find("kubectl").is_none() {
-            return Err(failure(
-                "`kubectl` was not found on PATH",
-                kubectl::INSTALL_HINT,
-            ));
-        }
+        tools::require("kubectl", kubectl::INSTALL_HINT)?;
         Ok(())
     }
 

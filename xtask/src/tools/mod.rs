@@ -21,6 +21,14 @@ use serde::de::DeserializeOwned;
 
 pub use version::Version;
 
+/// The path of `name` on PATH, or the error a stage stops with: "`name` was not found on
+/// PATH" and `hint` (how to install it).
+pub fn require(name: &str, hint: &str) -> anyhow::Result<PathBuf> {
+    find(name).ok_or_else(|| {
+        crate::error::failure(format!("`{name}` was not found on PATH"), hint.to_string())
+    })
+}
+
 /// The path of `name` on PATH, if any.
 pub fn find(name: &str) -> Option<PathBuf> {
     which::which(name).ok()
@@ -34,4 +42,25 @@ pub fn parse_json<T: DeserializeOwned>(what: &str, text: &str) -> anyhow::Result
             text.chars().take(160).collect::<String>()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn require_names_the_tool_and_how_to_install_it() {
+        let err = super::require(
+            "definitely-not-a-tool-xyz",
+            "install it with your package manager",
+        )
+        .expect_err("missing");
+        let text = crate::error::render(&err);
+        assert!(
+            text.contains("`definitely-not-a-tool-xyz` was not found on PATH"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("help: install it with your package manager"),
+            "{text}"
+        );
+    }
 }

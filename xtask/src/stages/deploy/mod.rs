@@ -681,12 +681,7 @@ impl Stage for DeployStage {
 
     fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()> {
         let r = &cx.runner;
-        if tools::find("kubectl").is_none() {
-            return Err(failure(
-                "`kubectl` was not found on PATH",
-                kubectl::INSTALL_HINT,
-            ));
-        }
+        tools::require("kubectl", kubectl::INSTALL_HINT)?;
         let context = self.context();
         let contexts = kubectl::contexts(r)?;
         cx.ui
@@ -733,7 +728,7 @@ impl Stage for DeployStage {
             }
             self.major = major;
         } else if self.opts.helm {
-            return Err(failure("`helm` was not found on PATH", helm::INSTALL_HINT));
+            tools::require("helm", helm::INSTALL_HINT)?;
         }
         if self.opts.helm {
             let chart = cx.root.join(&self.config.deploy.chart);
