@@ -69,15 +69,19 @@ fn deploy_applies_in_order_then_a_second_run_changes_nothing() {
             c.argv.clone()
         })
         .collect();
-    assert_eq!(applied.len(), 7, "{applied:#?}");
+    // Namespace, ConfigMap, Secret, the SQLite claim, two Deployments, two Services, two
+    // NetworkPolicies.
+    assert_eq!(applied.len(), 10, "{applied:#?}");
     let stdin = std::fs::read_to_string(env.state.join("stdin.log")).expect("stdin log");
     let order: Vec<usize> = [
         "kind: Namespace",
         "kind: ConfigMap",
         "kind: Secret",
+        "kind: PersistentVolumeClaim",
         "name: todo-chatbot-backend\n  namespace",
         "kind: Service",
         "name: todo-chatbot-frontend\n  namespace",
+        "kind: NetworkPolicy",
     ]
     .iter()
     .map(|k| stdin.find(k).unwrap_or_else(|| panic!("{k} not applied")))
@@ -225,6 +229,67 @@ fn internal_postgres_gets_a_generated_password_that_stays() {
     );
     env.xtask(&["down", "--purge"]).ok();
     assert!(!env.state.join("kube/objects/todo").exists());
+}
+
+/// SQLite's claim outlives `down` in both modes, `down` names it with the commands that delete
+/// it, the next deploy finds it without re-creating it, and `down --purge` deletes it.
+#[test]
+fn down_keeps_the_sqlite_claim_and_says_how_to_delete_it_purge_deletes_it() {
+    let env = cluster();
+    let claim = env
+        .state
+        .join("kube/objects/todo/persistentvolumeclaim/todo-chatbot-sqlite.json");
+    for helm in [false, true] {
+        let deploy: &[&str] = if helm {
+            &["deploy", "--helm"]
+        } else {
+            &["deploy"]
+        };
+        env.xtask(deploy).ok();
+        assert!(claim.is_file(), "helm {helm}: the claim was made");
+        env.clear_calls();
+        let run = env.xtask(&["down"]);
+        run.ok();
+        assert!(claim.is_file(), "helm {helm}: down keeps the claim");
+        assert!(
+            mutations(&env)
+                .iter()
+                .all(|m| !m.contains("persistentvolumeclaim") && !m.contains("delete namespace")),
+            "helm {helm}: {:#?}",
+            mutations(&env)
+        );
+        for wanted in [
+            "kept the data on persistentvolumeclaim/todo-chatbot-sqlite",
+            "cargo xtask down --purge",
+            "kubectl delete pvc todo-chatbot-sqlite -n todo --context demo",
+        ] {
+            assert!(run.all().contains(wanted), "helm {helm}: {wanted:?}\n{run}");
+        }
+        // No object of the app is left but the claim.
+        let left: Vec<String> = std::fs::read_dir(env.state.join("kube/objects/todo"))
+            .expect("the namespace stays")
+            .flat_map(|d| std::fs::read_dir(d.expect("entry").path()).expect("kind dir"))
+            .map(|f| f.expect("entry").path().display().to_string())
+            .collect();
+        assert_eq!(left, [claim.display().to_string()], "helm {helm}");
+    }
+    // The next deploy takes the claim as it is: no apply of it.
+    env.clear_calls();
+    env.xtask(&["deploy"]).ok();
+    let stdin = std::fs::read_to_string(env.state.join("stdin.log")).expect("stdin");
+    assert!(claim.is_file());
+    env.clear_calls();
+    env.xtask(&["deploy"]).ok();
+    assert_no_mutation(&env);
+    assert!(stdin.contains("kind: Deployment"), "{stdin}");
+
+    let run = env.xtask(&["down", "--purge"]);
+    run.ok();
+    assert!(!claim.exists(), "--purge deletes the claim");
+    assert!(
+        !env.state.join("kube/objects/todo").exists(),
+        "and the namespace"
+    );
 }
 
 fn pods_knob(env: &Env, waiting: &str, message: &str, last: &str) {

@@ -1,7 +1,8 @@
 //! `down`: removes the app, whichever way it was deployed: the Helm release, the raw
-//! manifests' objects and the Secret the xtask made. The PostgreSQL volume (and the Namespace
-//! holding it) stays unless `--purge`. Idempotent: with nothing left, nothing is called.
-//! Gate: no object of the app is left (but the kept volume).
+//! manifests' objects and the Secret the xtask made. The volume claims (SQLite's and
+//! PostgreSQL's data) and the Namespace holding them stay unless `--purge`, so a later `up`
+//! finds the data again; `down` names them and the command that deletes them. Idempotent: with
+//! nothing left, nothing is called. Gate: no object of the app is left (but the kept claims).
 
 use std::fmt;
 use std::time::Duration;
@@ -38,7 +39,7 @@ pub struct Observed {
     pub release: Option<String>,
     /// `kind/name` of every object of the app (without the volumes).
     pub objects: Vec<String>,
-    /// The PersistentVolumeClaims of the app (PostgreSQL's data).
+    /// The PersistentVolumeClaims of the app (SQLite's or PostgreSQL's data).
     pub volumes: Vec<String>,
 }
 
@@ -61,6 +62,22 @@ impl fmt::Display for Step {
             Step::DeleteNamespace(ns) => write!(f, "delete namespace {ns} (--purge)"),
         }
     }
+}
+
+/// What `down` says about the claims it keeps: which, that the next `up` finds the data, and the
+/// commands that delete them (pure, unit-tested).
+pub fn kept_message(volumes: &[String], namespace: &str, context: &str) -> String {
+    let names: Vec<&str> = volumes
+        .iter()
+        .map(|v| v.strip_prefix("persistentvolumeclaim/").unwrap_or(v))
+        .collect();
+    format!(
+        "kept the data on {}: the next `cargo xtask up` finds it again; delete it with \
+         `cargo xtask down --purge` (also deletes namespace {namespace}) or \
+         `kubectl delete pvc {} -n {namespace} --context {context}`",
+        volumes.join(" "),
+        names.join(" ")
+    )
 }
 
 /// The steps for what is left (pure, unit-tested).
@@ -101,18 +118,20 @@ impl Down {
         &self.config.deploy.namespace
     }
 
-    /// What of the app is in the namespace: (objects, volumes).
+    /// What of the app is in the namespace: (objects, volume claims).
     fn leftovers(&self, cx: &Ctx, skip_helm: bool) -> Result<(Vec<String>, Vec<String>)> {
         let kube = cx.kube(&self.config);
-        let objects = kube
+        let (claims, objects): (Vec<_>, Vec<_>) = kube
             .objects(KINDS, APP_SELECTOR)?
+            .into_iter()
+            .partition(|o| o.kind == "PersistentVolumeClaim");
+        let objects = objects
             .into_iter()
             // Objects of a release go with `helm uninstall`.
             .filter(|o| !(skip_helm && o.label("app.kubernetes.io/managed-by") == Some("Helm")))
             .map(|o| format!("{}/{}", o.kind.to_ascii_lowercase(), o.name))
             .collect();
-        let volumes = kube
-            .objects("persistentvolumeclaims", APP_SELECTOR)?
+        let volumes = claims
             .into_iter()
             .map(|o| format!("persistentvolumeclaim/{}", o.name))
             .collect();
@@ -175,13 +194,11 @@ impl Stage for Down {
 
     fn plan(&mut self, cx: &Ctx, observed: &Observed) -> Result<Vec<Step>> {
         let steps = plan(observed, &self.config.deploy.release, self.purge);
-        if !self.purge && !observed.volumes.is_empty() {
+        // A real run says it once the app is gone (a note of the gate step).
+        if cx.runner.dry_run() && !self.purge && !observed.volumes.is_empty() {
             cx.ui.status(
                 "Keep",
-                &format!(
-                    "{} (PostgreSQL's data); `cargo xtask down --purge` deletes it",
-                    observed.volumes.join(" ")
-                ),
+                &kept_message(&observed.volumes, &observed.namespace, &observed.context),
                 crate::ui::Tone::Plain,
             );
         }
@@ -213,12 +230,12 @@ impl Stage for Down {
         } else {
             (Vec::new(), Vec::new())
         };
+        let kept = (!volumes.is_empty()).then(|| kept_message(&volumes, &ns, &self.context()));
         report.gate(cx, "app removed", || {
             Ok(if objects.is_empty() && (!purge || volumes.is_empty()) {
-                GateResult::Pass(if volumes.is_empty() {
-                    format!("nothing of the app is left in namespace {ns}")
-                } else {
-                    format!("only the kept volume(s) {} remain", volumes.join(" "))
+                GateResult::Pass(match &kept {
+                    None => format!("nothing of the app is left in namespace {ns}"),
+                    Some(_) => format!("only the kept volume claims remain: {}", volumes.join(" ")),
                 })
             } else {
                 GateResult::Fail {
@@ -227,6 +244,9 @@ impl Stage for Down {
                 }
             })
         });
+        if let Some(k) = kept {
+            report.note(cx, k);
+        }
         Ok(())
     }
 }
@@ -248,6 +268,29 @@ mod tests {
 
     fn texts(steps: &[Step]) -> Vec<String> {
         steps.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn kept_claims_are_named_with_the_commands_that_delete_them() {
+        let m = kept_message(
+            &[
+                "persistentvolumeclaim/todo-chatbot-sqlite".to_string(),
+                "persistentvolumeclaim/data-todo-chatbot-postgres-0".to_string(),
+            ],
+            "todo",
+            "todo-chatbot",
+        );
+        assert!(
+            m.contains("persistentvolumeclaim/todo-chatbot-sqlite"),
+            "{m}"
+        );
+        assert!(m.contains("cargo xtask down --purge"), "{m}");
+        assert!(
+            m.contains(
+                "kubectl delete pvc todo-chatbot-sqlite data-todo-chatbot-postgres-0 -n todo --context todo-chatbot"
+            ),
+            "{m}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ kind_of() {
     cm | configmap | configmaps) echo configmap ;;
     secret | secrets) echo secret ;;
     pvc | persistentvolumeclaim | persistentvolumeclaims) echo persistentvolumeclaim ;;
+    netpol | networkpolicy | networkpolicies | networkpolicy.networking.k8s.io) echo networkpolicy ;;
     ns | namespace | namespaces) echo namespace ;;
     sa | serviceaccount | serviceaccounts) echo serviceaccount ;;
     rolebinding | rolebindings | rolebinding.rbac.authorization.k8s.io) echo rolebinding ;;
@@ -26,6 +27,7 @@ kind_of() {
 group_of() {
   case $1 in
     deployment | statefulset) echo "$1.apps" ;;
+    networkpolicy) echo "$1.networking.k8s.io" ;;
     *) echo "$1" ;;
   esac
 }
@@ -39,6 +41,7 @@ api_kind() {
     configmap) echo ConfigMap ;;
     secret) echo Secret ;;
     persistentvolumeclaim) echo PersistentVolumeClaim ;;
+    networkpolicy) echo NetworkPolicy ;;
     namespace) echo Namespace ;;
     serviceaccount) echo ServiceAccount ;;
     rolebinding) echo RoleBinding ;;
@@ -130,11 +133,13 @@ delete_refs() {
   done
 }
 
-# delete_managed NS MANAGED_BY: remove every object with that managed-by label (helm uninstall).
+# delete_managed NS MANAGED_BY [KEPT_KIND]: remove every object with that managed-by label (helm
+# uninstall), but those of KEPT_KIND (helm.sh/resource-policy: keep).
 delete_managed() {
   local f
   for f in "$objects/$1"/*/*.json; do
     [ -f "$f" ] || continue
+    [ -n "${3:-}" ] && [ "$(basename "$(dirname "$f")")" = "$3" ] && continue
     grep -q "\"app.kubernetes.io/managed-by\":\"$2\"" "$f" && rm -f "$f"
   done
   return 0

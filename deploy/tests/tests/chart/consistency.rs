@@ -155,6 +155,16 @@ fn raw_manifests_and_the_default_chart_deploy_the_same_app() {
         at(find(&chart, "ConfigMap", "todo-chatbot-config"), "data"),
         "ConfigMap todo-chatbot-config",
     );
+    // The SQLite claim: same name and spec, so a switch between them keeps the data.
+    let claim = |objects: &[Value]| {
+        let c = find(objects, "PersistentVolumeClaim", "todo-chatbot-sqlite");
+        at(c, "spec").clone()
+    };
+    assert_same(
+        &claim(&raw),
+        &claim(&chart),
+        "PersistentVolumeClaim todo-chatbot-sqlite",
+    );
     // The Secret name the raw manifests read is the one the chart makes.
     find(&chart, "Secret", "todo-chatbot-secrets");
 }
@@ -345,5 +355,76 @@ fn config_changes_roll_the_pods_through_checksums() {
     assert_ne!(
         secret_before, secret_after,
         "a Secret change must change checksum/secret"
+    );
+}
+
+/// The raw manifests carry the chart's NetworkPolicies. They are one set for every database mode,
+/// so the raw backend policy is the chart's in mode external (the database port outside the
+/// cluster too), and the in-cluster PostgreSQL's rules (in `postgres/`) are the chart's in mode
+/// internal: the same PostgreSQL policy, and the backend's rule to it as a policy of its own.
+#[test]
+fn raw_manifests_carry_the_charts_network_policies() {
+    let Some(helms) = helms() else { return };
+    let (_, helm) = &helms[0];
+    let raw = raw_objects();
+    let external = parse(&render_ok(
+        helm,
+        Some(&deploy_dir().join("helm/values/external-db.yaml")),
+        &[],
+    ));
+    let internal = parse(&render_ok(
+        helm,
+        Some(&deploy_dir().join("helm/values/internal-postgres.yaml")),
+        &[],
+    ));
+    let spec =
+        |objects: &[Value], name: &str| at(find(objects, "NetworkPolicy", name), "spec").clone();
+    for name in ["todo-chatbot-backend", "todo-chatbot-frontend"] {
+        assert_same(
+            &spec(&raw, name),
+            &spec(&external, name),
+            &format!("NetworkPolicy {name}"),
+        );
+    }
+    assert_same(
+        &spec(&raw, "todo-chatbot-postgres"),
+        &spec(&internal, "todo-chatbot-postgres"),
+        "NetworkPolicy todo-chatbot-postgres",
+    );
+    // The chart's backend rule to PostgreSQL (internal mode) is the raw extra policy's only rule.
+    let to_db = spec(&raw, "todo-chatbot-backend-postgres");
+    assert_eq!(
+        at(&to_db, "podSelector"),
+        at(&spec(&internal, "todo-chatbot-backend"), "podSelector")
+    );
+    assert_eq!(
+        at(&to_db, "policyTypes"),
+        &Value::Sequence(vec!["Egress".into()])
+    );
+    let rules = at(&to_db, "egress").as_sequence().expect("egress rules");
+    assert_eq!(rules.len(), 1);
+    let chart_rules = at(&spec(&internal, "todo-chatbot-backend"), "egress")
+        .as_sequence()
+        .expect("egress rules")
+        .clone();
+    assert!(
+        chart_rules.contains(&rules[0]),
+        "the raw rule to PostgreSQL is not the chart's: {:?}",
+        rules[0]
+    );
+    // Nothing else: every raw policy was compared.
+    let names: BTreeSet<&str> = raw
+        .iter()
+        .filter(|o| kind(o) == "NetworkPolicy")
+        .map(name)
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "todo-chatbot-backend",
+            "todo-chatbot-backend-postgres",
+            "todo-chatbot-frontend",
+            "todo-chatbot-postgres",
+        ])
     );
 }

@@ -1,7 +1,8 @@
 //! No data lost and no request dropped: the SQLite file on a claim where DATABASE_URL points (the
-//! chart's defaults and the minikube values), `Recreate` for the one SQLite writer, the shutdown
-//! delay everywhere, rolling updates with `maxUnavailable: 0` where the backend has more than one
-//! pod, PodDisruptionBudgets that keep a pod, and PostgreSQL's claim kept.
+//! chart's defaults, the minikube values and the raw manifests), `Recreate` for the one SQLite
+//! writer, the shutdown delay everywhere, rolling updates with `maxUnavailable: 0` where the
+//! backend has more than one pod, PodDisruptionBudgets that keep a pod, and PostgreSQL's claim
+//! kept.
 
 use super::helms;
 use crate::support::*;
@@ -86,7 +87,7 @@ fn strategy(deployment: &Value) -> &str {
 }
 
 #[test]
-fn the_sqlite_file_is_on_a_claim_in_the_defaults_and_the_minikube_values() {
+fn the_sqlite_file_is_on_a_claim_in_the_defaults_the_minikube_values_and_the_raw_manifests() {
     let Some(helm) = helm4() else { return };
     for (case, file) in [
         ("defaults", None),
@@ -112,8 +113,17 @@ fn the_sqlite_file_is_on_a_claim_in_the_defaults_and_the_minikube_values() {
         assert_eq!(strategy(backend(&objects)), "Recreate", "{case}");
     }
 
-    // The raw manifests: one SQLite writer too.
-    assert_eq!(strategy(backend(&raw_objects())), "Recreate", "raw");
+    // The raw manifests read DATABASE_URL from the Secret; its documented SQLite value.
+    let secret = parse(&raw_text(&raw_dir().join("secret.example.yaml")));
+    let url = str_at(&secret[0], "stringData/DATABASE_URL");
+    let raw = raw_objects();
+    let claim = assert_claim_where_database_url_points(&raw, url, "raw");
+    assert_eq!(name(claim), "todo-chatbot-sqlite");
+    assert!(
+        at(claim, "spec/storageClassName").is_null(),
+        "raw: the cluster's default StorageClass"
+    );
+    assert_eq!(strategy(backend(&raw)), "Recreate", "raw");
 
     // Size and class come from the values.
     let objects = parse(&render_ok(

@@ -37,10 +37,19 @@ use raw::{Doc, HASH_ANNOTATION, SECRET_NAME, TOKEN_ANNOTATION};
 
 /// The label every object of the app carries (raw manifests and chart alike).
 pub const APP_SELECTOR: &str = "app.kubernetes.io/name=todo-chatbot";
-/// The kinds the deploy stages create in the namespace and look at.
-pub const KINDS: &str = "configmaps,secrets,services,deployments,statefulsets";
-/// The kinds the raw manifests and the chart both make (what a mode switch removes).
-const WORKLOAD_KINDS: &[&str] = &["ConfigMap", "Service", "Deployment", "StatefulSet"];
+/// The kinds the deploy stages create in the namespace and look at (the SQLite claim too; a
+/// StatefulSet's claims carry no config hash and are never applied).
+pub const KINDS: &str =
+    "configmaps,secrets,services,deployments,statefulsets,networkpolicies,persistentvolumeclaims";
+/// The kinds the raw manifests and the chart both make (what a mode switch removes). Claims are
+/// not among them: the data stays, and the chart uses the raw manifests' claim as it is.
+const WORKLOAD_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Service",
+    "Deployment",
+    "StatefulSet",
+    "NetworkPolicy",
+];
 /// Where the generated POSTGRES_PASSWORD is kept.
 const DOTENV: &str = ".env";
 
@@ -107,6 +116,20 @@ pub enum Database {
 }
 
 impl Database {
+    /// Where the data lives and what a redeploy costs, for the stage's report; `prefix` is the
+    /// objects' name prefix (`todo-chatbot` for the raw manifests).
+    pub fn persistence_note(self, prefix: &str) -> String {
+        match self {
+            Database::Sqlite => format!(
+                "database sqlite: tasks are kept on the claim {prefix}-sqlite; the one backend pod is replaced with Recreate, so a redeploy has a short outage (deploy.database = \"internal\" or an external DATABASE_URL rolls without one)"
+            ),
+            Database::Internal => format!(
+                "database internal: tasks are kept on PostgreSQL's claim data-{prefix}-postgres-0"
+            ),
+            Database::External => "database external: tasks are kept in your PostgreSQL".into(),
+        }
+    }
+
     fn chart_mode(self) -> &'static str {
         match self {
             Database::Sqlite => "sqlite",
@@ -782,6 +805,12 @@ impl Stage for DeployStage {
         }
         let env = cx.secrets()?;
         let database = self.database(&env)?;
+        let prefix = if self.opts.helm {
+            self.fullname()
+        } else {
+            "todo-chatbot".to_string()
+        };
+        report.note(cx, database.persistence_note(&prefix));
         if database == Database::Internal {
             images.insert(
                 "postgres".into(),

@@ -346,7 +346,8 @@ mod tests {
                 assert!(d.text.contains(HASH_ANNOTATION), "{name}");
             }
         }
-        assert_eq!(manifest_files(&dir, false).expect("reads").len(), 6);
+        // namespace, configmap, SQLite claim, two Deployments, two Services, network policies.
+        assert_eq!(manifest_files(&dir, false).expect("reads").len(), 8);
     }
 
     #[test]

@@ -261,3 +261,22 @@ fn the_values_file_is_private_and_goes_away() {
     drop(f);
     assert!(!dir.exists());
 }
+
+#[test]
+fn the_report_says_where_the_data_is_and_what_a_sqlite_redeploy_costs() {
+    let sqlite = Database::Sqlite.persistence_note("todo-chatbot");
+    assert!(sqlite.contains("claim todo-chatbot-sqlite"), "{sqlite}");
+    assert!(
+        sqlite.contains("Recreate") && sqlite.contains("short outage"),
+        "{sqlite}"
+    );
+    assert!(
+        sqlite.contains("deploy.database = \"internal\""),
+        "{sqlite}"
+    );
+    let internal = Database::Internal.persistence_note("r-todo-chatbot");
+    assert!(
+        internal.contains("data-r-todo-chatbot-postgres-0") && !internal.contains("outage"),
+        "{internal}"
+    );
+}
