@@ -286,8 +286,13 @@ pub struct Aiops {
 #[derive(Debug, Args)]
 pub struct Verify {
     /// Only the checks that need no cluster (chart lint and render, manifests, generated docs).
-    #[arg(long = "static")]
+    #[arg(long = "static", conflicts_with = "restart")]
     pub static_only: bool,
+
+    /// Also check that data survives a new backend pod: create a task, restart the backend
+    /// (`kubectl rollout restart`, then wait for the rollout), find the task, delete it.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +307,11 @@ pub struct Up {
     /// Deploy with the raw manifests instead of the Helm chart.
     #[arg(long)]
     pub raw: bool,
+
+    /// Skip the persistence check that follows a deploy that changed something (`verify
+    /// --restart`: a task must survive a restart of the backend).
+    #[arg(long)]
+    pub no_restart_check: bool,
 
     #[command(flatten)]
     pub overrides: Overrides,
@@ -374,7 +384,7 @@ pub struct Logs {
 
 #[derive(Debug, Args)]
 pub struct Down {
-    /// Also delete the Postgres volume and the namespace.
+    /// Also delete the volume claims (SQLite's and PostgreSQL's data) and the namespace.
     #[arg(long)]
     pub purge: bool,
 }

@@ -143,6 +143,114 @@ fn verify_reaches_the_real_apps_through_the_port_forward_and_stops_it() {
     );
 }
 
+/// `verify --restart` against the real apps: a task, `kubectl rollout restart` and the wait, the
+/// task found again, then deleted. A restart that loses the data (the fake's restart hook
+/// deletes the user's tasks, as a backend without a volume would) fails the check.
+#[test]
+fn verify_restart_checks_a_task_survives_a_new_backend_pod() {
+    let apps = Apps::start();
+    let env = Env::new();
+    deployed(&env, &apps);
+    env.knob(
+        &format!("kube/objects/todo/deployment/{BACKEND}.json"),
+        &format!(r#"{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"{BACKEND}","namespace":"todo"}}}}"#),
+    );
+    // Under --dry-run it is planned, and nothing is changed.
+    let dry = env.xtask(&["verify", "--restart", "--dry-run"]);
+    dry.ok();
+    assert!(
+        dry.all().contains(&format!(
+            "restart deployment/{BACKEND}, check the task is still there"
+        )),
+        "{dry}"
+    );
+    assert!(
+        env.mutating_calls().is_empty(),
+        "{:?}",
+        env.mutating_calls()
+    );
+
+    let run = env.xtask(&["verify", "--restart", "--json"]);
+    run.ok();
+    let report = run.json();
+    let gates: Vec<&str> = report["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .map(|g| {
+            assert_eq!(g["passed"], true, "{g}");
+            g["name"].as_str().expect("name")
+        })
+        .collect();
+    for want in [
+        "restart check: create a task".to_string(),
+        format!("restart check: deployment/{BACKEND} restarted"),
+        "restart check: the task is still there".to_string(),
+        "restart check: task deleted".to_string(),
+    ] {
+        assert!(
+            gates.contains(&want.as_str()),
+            "no gate {want:?} in {gates:?}"
+        );
+    }
+    let calls: Vec<String> = env.calls().iter().map(|c| c.argv.clone()).collect();
+    let restart = calls
+        .iter()
+        .position(|c| {
+            c.starts_with(&format!(
+                "rollout restart deployment/{BACKEND} --namespace todo"
+            ))
+        })
+        .unwrap_or_else(|| panic!("no rollout restart: {calls:#?}"));
+    assert!(
+        calls[restart..]
+            .iter()
+            .any(|c| c.starts_with(&format!("rollout status deployment/{BACKEND}"))),
+        "waits for the rollout: {calls:#?}"
+    );
+    assert_eq!(
+        env.mutating_calls().len(),
+        1,
+        "only the restart changes something: {:?}",
+        env.mutating_calls()
+    );
+    // The task is gone again.
+    let (status, body) = get(&format!(
+        "http://127.0.0.1:{}/api/xtask-verify/tasks",
+        apps.backend_port
+    ));
+    assert_eq!((status, body.trim()), (200, "[]"));
+
+    // A restart that loses the data fails, naming the task and the volume.
+    env.knob(
+        "kube/rollout-restart-hook",
+        &format!(
+            r#"req() {{
+  exec 3<>/dev/tcp/127.0.0.1/{port}
+  printf '%s %s HTTP/1.1
+Host: localhost
+Connection: close
+
+' "$1" "$2" >&3
+  cat <&3
+  exec 3>&-
+}}
+for id in $(req GET '/api/xtask-verify/tasks?status=all' | grep -o '"id":[0-9]*' | cut -d: -f2); do
+  req DELETE "/api/xtask-verify/tasks/$id" >/dev/null
+done
+"#,
+            port = apps.backend_port
+        ),
+    );
+    let lost = env.xtask(&["verify", "--restart"]);
+    assert_eq!(lost.code, 1, "{lost}");
+    assert!(
+        lost.stderr.contains("is gone after the backend restarted")
+            && lost.stderr.contains("not on a volume"),
+        "{lost}"
+    );
+}
+
 #[test]
 fn verify_with_auth_on_signs_up_and_uses_the_token() {
     let apps = Apps::start_with(&[("AUTH_SECRET", "verify-test-secret-0123456789abcdef")]);

@@ -129,6 +129,17 @@ fn up_runs_the_stages_in_order_then_a_second_run_changes_nothing() {
     };
     assert!(pos("minikube", "start") < pos("docker", "build"));
     assert!(pos("docker", "build") < pos("helm", "upgrade"));
+    // After a deploy that changed something, the persistence check restarts the backend.
+    assert!(
+        pos("helm", "upgrade") < pos("kubectl", "rollout restart deployment/todo-chatbot-backend"),
+        "{m:#?}"
+    );
+    assert!(
+        first
+            .stdout
+            .contains("restart check: the task is still there"),
+        "{first}"
+    );
     assert!(env.project.join("docs/report/report.json").is_file());
 
     env.clear_calls();
@@ -200,4 +211,27 @@ fn up_dry_run_prints_the_whole_plan_and_mutates_nothing() {
     assert!(run.stdout.contains("start minikube"), "{run}");
     assert!(run.stdout.contains("nothing was changed"), "{run}");
     assert!(!env.project.join("docs/report/report.json").exists());
+}
+
+#[test]
+fn up_no_restart_check_deploys_without_restarting_the_backend() {
+    let apps = Apps::start();
+    let env = project(&apps);
+    let run = env.xtask(&["up", "--no-restart-check"]);
+    run.ok();
+    assert!(
+        env.mutating_calls()
+            .iter()
+            .any(|c| c.argv.starts_with("upgrade")),
+        "it deployed: {:#?}",
+        env.mutating_calls()
+    );
+    assert!(
+        env.calls()
+            .iter()
+            .all(|c| !c.argv.starts_with("rollout restart")),
+        "{:#?}",
+        env.calls()
+    );
+    assert!(!run.all().contains("restart check"), "{run}");
 }

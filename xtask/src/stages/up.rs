@@ -161,8 +161,16 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
                 "check pods, endpoints, health, a chat turn and MCP through port-forwards".into(),
             );
             reports.push(r);
-        } else if !step(cx, &mut ClusterVerify::new(config.clone()), &mut reports)? {
-            return Ok(false);
+        } else {
+            // Every database mode keeps its data on a volume or in PostgreSQL: after a deploy
+            // that changed something, prove it with a backend restart. An unchanged tree makes
+            // no mutating call, so it is skipped then.
+            let deployed = reports.last().is_some_and(|r| !r.done.is_empty());
+            let verify =
+                ClusterVerify::new(config.clone()).restart(deployed && !f.no_restart_check);
+            if !step(cx, &mut { verify }, &mut reports)? {
+                return Ok(false);
+            }
         }
         let aiops_flags = flags::Aiops {
             strict: false,

@@ -3,9 +3,11 @@
 //! backend `/health` and `/ready`, frontend `/`, a task created, a chat turn that adds a
 //! uniquely named task, a list that shows both (all through the frontend's `/api`), the
 //! created tasks deleted again, and MCP `tools/list` naming the five tools.
+//! `verify --restart` also checks that data survives a new backend pod: a task created, the
+//! backend restarted (`kubectl rollout restart` and wait), the task still listed, then deleted.
 //! `verify --static` runs the checks that need no cluster (see `verify_static.rs`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
@@ -18,7 +20,7 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
 use crate::run::Supervised;
-use crate::tools::kubectl::{self, Pod};
+use crate::tools::kubectl::{self, Kube, Pod};
 use crate::tools::{self, minikube};
 
 /// The MCP tools the backend must offer.
@@ -35,13 +37,15 @@ pub fn run(cx: &Ctx, f: &flags::Verify) -> Result<i32> {
     if f.static_only {
         execute(cx, &mut StaticVerify::new(config))
     } else {
-        execute(cx, &mut ClusterVerify::new(config))
+        execute(cx, &mut ClusterVerify::new(config).restart(f.restart))
     }
 }
 
 pub struct ClusterVerify {
     pub config: Config,
     forwards: Vec<Supervised>,
+    /// Also the persistence check: a task must survive a restart of the backend.
+    restart: bool,
 }
 
 impl ClusterVerify {
@@ -49,7 +53,14 @@ impl ClusterVerify {
         ClusterVerify {
             config,
             forwards: Vec::new(),
+            restart: false,
         }
+    }
+
+    /// With the persistence check (`verify --restart`; `up` after a deploy that changed something).
+    pub fn restart(mut self, on: bool) -> ClusterVerify {
+        self.restart = on;
+        self
     }
 }
 
@@ -79,8 +90,10 @@ impl Stage for ClusterVerify {
         "verify"
     }
 
+    /// Only the restart check changes something (new backend pods); under `--dry-run` it is
+    /// planned and not run.
     fn mutates(&self) -> bool {
-        false
+        self.restart
     }
 
     fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
@@ -102,8 +115,14 @@ impl Stage for ClusterVerify {
         })
     }
 
-    fn plan(&mut self, _cx: &Ctx, _o: &Observed) -> Result<Vec<String>> {
-        Ok(Vec::new())
+    fn plan(&mut self, cx: &Ctx, o: &Observed) -> Result<Vec<String>> {
+        // The restart happens between two checks, in the gates; a real run records no step.
+        Ok(match (&o.backend, self.restart && cx.runner.dry_run()) {
+            (Some((backend, _)), true) => vec![format!(
+                "create a task, restart deployment/{backend}, check the task is still there, delete it"
+            )],
+            _ => Vec::new(),
+        })
     }
 
     fn act(&mut self, _cx: &Ctx, _s: &String) -> Result<()> {
@@ -157,6 +176,11 @@ impl Stage for ClusterVerify {
             return Ok(());
         };
         app_checks(cx, report, &b, &f);
+        if self.restart && report.ok() {
+            let wait = Duration::from_secs(self.config.deploy.timeout_secs);
+            let kube = cx.kube(&self.config);
+            restart_check(cx, report, &kube, &backend.0, (&b, &f), wait);
+        }
         self.stop_forwards();
         Ok(())
     }
@@ -407,6 +431,100 @@ pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
                 detail: format!("missing tools: {} (listed: {})", missing.join(", "), names.join(", ")),
                 help: "the backend image is older than the MCP tools: `cargo xtask build` and deploy again".into(),
             }
+        })
+    });
+}
+
+/// The persistence check: a task created through the frontend, the backend Deployment
+/// (`deployment`, named like its Service) restarted and rolled out, the task listed again through
+/// the frontend (whose port-forward outlives the backend's pods), then deleted.
+fn restart_check(
+    cx: &Ctx,
+    report: &mut Report,
+    kube: &Kube,
+    deployment: &str,
+    (b, f): (&str, &str),
+    wait: Duration,
+) {
+    let ns = kube.namespace;
+    let client = Client::new(Duration::from_secs(15));
+    let mut auth: Option<String> = None;
+    let user = match login(&client, b, &mut auth) {
+        Ok(u) => u,
+        Err(e) => {
+            report.gate(cx, "sign-up for the restart check", || Err(e));
+            return;
+        }
+    };
+    let headers: Vec<(&str, String)> = auth
+        .iter()
+        .map(|t| ("authorization", format!("Bearer {t}")))
+        .collect();
+    let hdr: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let api = format!("{f}/api/{user}");
+    let title = unique("verify-kept");
+    let mut id = None;
+    report.gate(cx, "restart check: create a task", || {
+        let a = client.send(
+            "POST",
+            &format!("{api}/tasks"),
+            Some(&json!({"title": title})),
+            &hdr,
+        )?;
+        if a.status != 201 {
+            return Ok(api_fail("POST tasks", a.status, &a.body));
+        }
+        let n = a
+            .json()?
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| anyhow!("no id in {}", a.body))?;
+        id = Some(n);
+        Ok(GateResult::Pass(format!("task {n}")))
+    });
+    let Some(id) = id else { return };
+    let reference = format!("deployment/{deployment}");
+    report.gate(cx, &format!("restart check: {reference} restarted"), || {
+        kube.rollout_restart(&reference)?;
+        Ok(match kube.rollout_status(&reference, wait)? {
+            None => GateResult::Pass("new pods rolled out".into()),
+            Some(why) => GateResult::Fail {
+                detail: format!("{reference} did not roll out after the restart: {why}"),
+                help: format!("`kubectl describe {reference} -n {ns}` and `cargo xtask status`; with SQLite the claim must be bound (`kubectl get pvc -n {ns}`)"),
+            },
+        })
+    });
+    report.gate(cx, "restart check: the task is still there", || {
+        // The Service reaches the new pod once it is ready; a moment of 502 or 503 is expected.
+        let started = Instant::now();
+        let list = loop {
+            let a = client.send("GET", &format!("{api}/tasks?status=all&limit=500"), None, &hdr);
+            match a {
+                Ok(a) if a.status == 200 => break a.json()?,
+                Ok(a) if started.elapsed() > Duration::from_secs(60) => {
+                    return Ok(api_fail("GET tasks after the restart", a.status, &a.body));
+                }
+                Err(e) if started.elapsed() > Duration::from_secs(60) => return Err(e),
+                _ => std::thread::sleep(Duration::from_millis(500)),
+            }
+        };
+        let kept = list
+            .as_array()
+            .is_some_and(|items| items.iter().any(|t| t.get("id").and_then(Value::as_i64) == Some(id)));
+        Ok(if kept {
+            GateResult::Pass(format!("task {id} survived a new backend pod"))
+        } else {
+            GateResult::Fail {
+                detail: format!("task {id} (`{title}`) is gone after the backend restarted: its data is not on a volume"),
+                help: format!("with SQLite the file must be on a claim (`kubectl get pvc -n {ns}`; database.sqlite.persistence.enabled in the chart); or use deploy.database = \"internal\""),
+            }
+        })
+    });
+    report.gate(cx, "restart check: task deleted", || {
+        let a = client.send("DELETE", &format!("{api}/tasks/{id}"), None, &hdr)?;
+        Ok(match a.status {
+            204 | 404 => GateResult::Pass(format!("task {id} deleted")),
+            s => api_fail(&format!("DELETE task {id}"), s, &a.body),
         })
     });
 }
