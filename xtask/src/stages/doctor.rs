@@ -115,10 +115,6 @@ impl Stage for Doctor {
         false
     }
 
-    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
-        Ok(())
-    }
-
     fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Observed> {
         let r = &cx.runner;
         let mut tools = Vec::new();
@@ -220,14 +216,6 @@ impl Stage for Doctor {
             tools.iter().map(|t| row(cx, t)).collect(),
         ));
         Ok(Observed { tools, host })
-    }
-
-    fn plan(&mut self, _cx: &Ctx, _observed: &Observed) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
-    fn act(&mut self, _cx: &Ctx, _step: &String) -> Result<()> {
-        Ok(())
     }
 
     fn gates(&mut self, cx: &Ctx, observed: &Observed, report: &mut Report) -> Result<()> {

@@ -56,19 +56,29 @@ pub trait Stage {
     }
 
     /// Are the tools this stage needs present, new enough and their daemons reachable?
-    fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()>;
+    /// (Default: nothing to check.)
+    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
+        Ok(())
+    }
 
     /// Read-only calls: what is there now?
     fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Self::Observed>;
 
-    /// What must change to reach the desired state (empty: nothing).
-    fn plan(&mut self, cx: &Ctx, observed: &Self::Observed) -> Result<Vec<Self::Step>>;
+    /// What must change to reach the desired state (empty: nothing; the default, for the
+    /// read-only stages).
+    fn plan(&mut self, _cx: &Ctx, _observed: &Self::Observed) -> Result<Vec<Self::Step>> {
+        Ok(Vec::new())
+    }
 
-    /// Makes one planned change.
-    fn act(&mut self, cx: &Ctx, step: &Self::Step) -> Result<()>;
+    /// Makes one planned change (the default has none to make).
+    fn act(&mut self, _cx: &Ctx, _step: &Self::Step) -> Result<()> {
+        Ok(())
+    }
 
-    /// Checks the outcome, adding one gate result per check to the report.
-    fn gates(&mut self, cx: &Ctx, observed: &Self::Observed, report: &mut Report) -> Result<()>;
+    /// Checks the outcome, adding one gate result per check to the report (default: none).
+    fn gates(&mut self, _cx: &Ctx, _observed: &Self::Observed, _report: &mut Report) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs a stage through its five steps and returns the report.

@@ -65,10 +65,6 @@ impl Stage for Status {
         false
     }
 
-    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
-        Ok(())
-    }
-
     fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Observed> {
         let r = &cx.runner;
         let profile = self.config.cluster.profile.clone();
@@ -146,18 +142,6 @@ impl Stage for Status {
             .tables
             .push((vec!["what", "state"], summary_rows(cx, &o)));
         Ok(o)
-    }
-
-    fn plan(&mut self, _cx: &Ctx, _o: &Observed) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
-    fn act(&mut self, _cx: &Ctx, _s: &String) -> Result<()> {
-        Ok(())
-    }
-
-    fn gates(&mut self, _cx: &Ctx, _o: &Observed, _r: &mut Report) -> Result<()> {
-        Ok(())
     }
 }
 

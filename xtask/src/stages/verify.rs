@@ -125,10 +125,6 @@ impl Stage for ClusterVerify {
         })
     }
 
-    fn act(&mut self, _cx: &Ctx, _s: &String) -> Result<()> {
-        Ok(())
-    }
-
     fn gates(&mut self, cx: &Ctx, o: &Observed, report: &mut Report) -> Result<()> {
         let deploy_hint = "run `cargo xtask deploy --helm` (or `cargo xtask up`), then `cargo xtask status` to see the pods";
         report.gate(cx, "pods ready, no restarts", || Ok(pods_gate(&o.pods)));

@@ -118,10 +118,6 @@ impl Stage for StaticVerify {
         false
     }
 
-    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
-        Ok(())
-    }
-
     fn observe(&mut self, cx: &Ctx, report: &mut Report) -> Result<Observed> {
         let r = &cx.runner;
         let helm = match tools::find("helm") {
@@ -176,14 +172,6 @@ impl Stage for StaticVerify {
             kubernetes_version: schema_version(&self.config.cluster.kubernetes_version),
             images,
         })
-    }
-
-    fn plan(&mut self, _cx: &Ctx, _o: &Observed) -> Result<Vec<String>> {
-        Ok(Vec::new())
-    }
-
-    fn act(&mut self, _cx: &Ctx, _s: &String) -> Result<()> {
-        Ok(())
     }
 
     fn gates(&mut self, cx: &Ctx, o: &Observed, report: &mut Report) -> Result<()> {
