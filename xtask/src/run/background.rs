@@ -86,20 +86,10 @@ impl Runner {
             Streams::Inherit => cmd.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
             Streams::Lines => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
         };
-        let mut record = Record {
-            command: line.clone(),
-            env: call.env.iter().map(|(k, _)| k.clone()).collect(),
-            stdin: call.stdin.is_some(),
-            mutating: call.mutating,
-            skipped: false,
-            exit_code: None,
-            duration_ms: 0,
-            background: true,
-        };
+        let record = Record::of(call, &line, true);
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                record.exit_code = None;
                 self.log.borrow_mut().push(record);
                 return Err(if e.kind() == io::ErrorKind::NotFound {
                     not_found(&call.program, &line)

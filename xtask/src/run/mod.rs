@@ -169,6 +169,22 @@ pub struct Record {
     pub background: bool,
 }
 
+impl Record {
+    /// The record of `call` (its command line already redacted), before it runs.
+    fn of(call: &Call, redacted_line: &str, background: bool) -> Record {
+        Record {
+            command: redacted_line.to_string(),
+            env: call.env.iter().map(|(k, _)| k.clone()).collect(),
+            stdin: call.stdin.is_some(),
+            mutating: call.mutating,
+            skipped: false,
+            exit_code: None,
+            duration_ms: 0,
+            background,
+        }
+    }
+}
+
 /// Starts processes and keeps the record of what ran.
 pub struct Runner {
     dry_run: bool,
@@ -260,16 +276,7 @@ impl Runner {
     pub fn run_unchecked(&self, call: &Call) -> Result<Output> {
         self.refuse_secret_arguments(call)?;
         let line = self.redact(&call.line());
-        let mut record = Record {
-            command: line.clone(),
-            env: call.env.iter().map(|(k, _)| k.clone()).collect(),
-            stdin: call.stdin.is_some(),
-            mutating: call.mutating,
-            skipped: false,
-            exit_code: None,
-            duration_ms: 0,
-            background: false,
-        };
+        let mut record = Record::of(call, &line, false);
         if call.mutating && self.dry_run {
             record.skipped = true;
             self.ui.detail(&format!("would run: {line}"));
