@@ -401,3 +401,75 @@ fn rebuild_after_an_app_code_change_reuses_the_dependency_layer() {
         rebuilt.text
     );
 }
+
+/// What a redeploy does to the SQLite backend: a new container (a new pod, a new image tag)
+/// replaces the old one on the same named volume, and every task is still there.
+#[test]
+fn backend_replaced_by_a_new_container_on_the_same_volume_keeps_the_tasks() {
+    if !setup(false) {
+        return;
+    }
+    let mut guard = Cleanup::default();
+    let net = guard.network(&docker::unique("net"));
+    let volume = guard.volume(&docker::unique("data"));
+    let mount = format!("{volume}:/data");
+    let start = |guard: &mut Cleanup, label: &str| {
+        let name = guard.container(&docker::unique(label));
+        let port = stack::start_backend(&name, &net, "sqlite:///data/todo.db", &["-v", &mount]);
+        let base = format!("http://127.0.0.1:{port}");
+        docker::wait_ok(
+            &format!("{base}/ready"),
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+        )
+        .unwrap_or_else(|e| panic!("{label} ready on the volume: {e}"));
+        (name, base)
+    };
+    let titles = |base: &str| -> Vec<String> {
+        let (status, body) =
+            docker::get(&format!("{base}/api/keeper/tasks?status=all")).expect("list the tasks");
+        assert_eq!(status, 200, "{body}");
+        let tasks: serde_json::Value = serde_json::from_str(&body).expect("a JSON list");
+        let mut t: Vec<String> = tasks
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .filter_map(|t| t["title"].as_str().map(str::to_owned))
+            .collect();
+        t.sort();
+        t
+    };
+
+    let (first, base) = start(&mut guard, "backend-old");
+    let mut made = Vec::new();
+    for i in 1..=3 {
+        let title = format!("kept across containers {i}");
+        let (status, task) = docker::post_json(
+            &format!("{base}/api/keeper/tasks"),
+            &serde_json::json!({ "title": title }),
+        )
+        .expect("create a task");
+        assert_eq!(status, 201, "{task}");
+        made.push(title);
+    }
+    made.sort();
+    assert_eq!(titles(&base), made);
+
+    // The old container goes entirely, as an old pod does; only the volume stays.
+    stack::assert_stops_cleanly(&first);
+    ok(&["rm", &first]);
+    let (_second, base) = start(&mut guard, "backend-new");
+    assert_eq!(
+        titles(&base),
+        made,
+        "the new container on volume {volume} must see every task"
+    );
+    // And it writes there too (the volume is the non-root user's).
+    let (status, task) = docker::post_json(
+        &format!("{base}/api/keeper/tasks"),
+        &serde_json::json!({ "title": "written by the new container" }),
+    )
+    .expect("create a task in the new container");
+    assert_eq!(status, 201, "{task}");
+    assert_eq!(titles(&base).len(), 4);
+}
