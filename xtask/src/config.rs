@@ -119,7 +119,7 @@ pub struct Image {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Where and how the app is deployed (stages 3 and 4).
+/// Where and how the app is deployed (stage 4).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Deploy {

@@ -75,7 +75,7 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// Check the tools, their versions, the Docker daemon and the host's resources.
+    /// Stage 1: check the tools, their versions, the Docker daemon and the host's resources.
     ///
     /// Required: docker, minikube, kubectl, helm (3 or 4). Optional: kubectl-ai, kagent, `docker
     /// ai`. Exits 1 when a required tool is missing or too old, with an install hint for each.
@@ -93,7 +93,7 @@ pub enum Cmd {
     /// Examples: cargo xtask setup | cargo xtask setup --profile demo --dry-run
     Setup(Setup),
 
-    /// Stage 1: build the backend and frontend images and make them visible to the cluster.
+    /// Stage 3: build the backend and frontend images and make them visible to the cluster.
     ///
     /// The tag is a digest of the build's inputs, so an unchanged tree is not rebuilt. With the
     /// docker runtime the images are built against minikube's Docker daemon; otherwise they are
@@ -103,28 +103,31 @@ pub enum Cmd {
     /// Examples: cargo xtask build | cargo xtask build --no-cluster | cargo xtask build --review
     Build(Build),
 
-    /// Stages 3 and 4: deploy the app with the raw manifests or (with --helm) the Helm chart.
+    /// Stage 4: deploy the app with the raw manifests or (with --helm) the Helm chart.
     ///
     /// Example: cargo xtask deploy --helm
     Deploy(Deploy),
 
-    /// Stage 5: ask the available AI operations tools (kubectl-ai, kagent, docker ai) about the
+    /// Stage 5: check the deployed app end to end (health, readiness, a chat turn).
+    ///
+    /// Examples: cargo xtask verify | cargo xtask verify --static
+    Verify(Verify),
+
+    /// Stage 6: ask the available AI operations tools (kubectl-ai, kagent, docker ai) about the
     /// deployment and store their answers.
     ///
     /// Example: cargo xtask aiops
     Aiops(Aiops),
-
-    /// Stage 6: check the deployed app end to end (health, readiness, a chat turn).
-    ///
-    /// Examples: cargo xtask verify | cargo xtask verify --static
-    Verify(Verify),
 
     /// Stage 7: write the deployment report and regenerate the generated docs.
     ///
     /// Examples: cargo xtask docs | cargo xtask docs --check
     Docs(Docs),
 
-    /// Run every stage in order: doctor, setup, build, deploy, verify, aiops, docs.
+    /// Run every stage in order: 1 doctor, 2 setup, 3 build, 4 deploy, 5 verify, 6 aiops, 7 docs.
+    ///
+    /// Stops at the first failed gate. With --dry-run: every stage's plan (assuming the stages
+    /// before it succeed), then what would stop a real run; exit 0 when nothing would, else 1.
     ///
     /// Example: cargo xtask up
     Up(Up),
@@ -242,7 +245,7 @@ pub struct Build {
 
 #[derive(Debug, Args)]
 pub struct Deploy {
-    /// Deploy with the Helm chart (stage 4) instead of the raw manifests (stage 3).
+    /// Deploy with the Helm chart instead of the raw manifests.
     #[arg(long)]
     pub helm: bool,
 

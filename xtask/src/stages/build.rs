@@ -1,4 +1,4 @@
-//! Stage 1, `build`: the backend and frontend images, tagged with a digest of their inputs, made
+//! Stage 3, `build`: the backend and frontend images, tagged with a digest of their inputs, made
 //! visible to the cluster without a registry.
 //!
 //! Strategy (setting `build.strategy`, flag `--strategy`): `docker-env` builds against

@@ -97,9 +97,11 @@ pub fn drive<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<Report> {
     report.plan = plan.iter().map(|s| s.to_string()).collect();
     if cx.runner.dry_run() && stage.mutates() {
         report.duration = started.elapsed();
+        report.ok = report.ok();
         return Ok(report);
     }
-    if plan.is_empty() {
+    // A read-only stage has no plan to talk about.
+    if plan.is_empty() && stage.mutates() {
         cx.ui
             .status("Fresh", &format!("{name}: nothing to change"), Tone::Good);
     }
@@ -111,6 +113,7 @@ pub fn drive<S: Stage>(cx: &Ctx, stage: &mut S) -> Result<Report> {
     }
     stage.gates(cx, &observed, &mut report)?;
     report.duration = started.elapsed();
+    report.ok = report.ok();
     Ok(report)
 }
 

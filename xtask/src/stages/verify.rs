@@ -1,4 +1,4 @@
-//! Stage 6, `verify`: the deployed app, end to end. Every pod Ready with no restarts, the
+//! Stage 5, `verify`: the deployed app, end to end. Every pod Ready with no restarts, the
 //! Services have endpoints; then, through port-forwards the xtask starts and always stops:
 //! backend `/health` and `/ready`, frontend `/`, a task created, a chat turn that adds a
 //! uniquely named task, a list that shows both (all through the frontend's `/api`), the

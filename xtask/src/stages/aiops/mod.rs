@@ -1,4 +1,4 @@
-//! Stage 5, `aiops`: the optional AI operations tools, asked read-only questions in a way
+//! Stage 6, `aiops`: the optional AI operations tools, asked read-only questions in a way
 //! whose results can be trusted.
 //!
 //! - **Read-only by construction.** kubectl-ai runs with `--kubeconfig` pointing at a private

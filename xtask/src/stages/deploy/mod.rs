@@ -63,7 +63,7 @@ pub fn run(cx: &Ctx, f: &flags::Deploy) -> Result<i32> {
 /// What `deploy` is asked to do (the flags; `up` builds one too).
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// The chart (stage 4) instead of the raw manifests (stage 3).
+    /// The chart instead of the raw manifests (both are stage 4).
     pub helm: bool,
     /// Registry prefix for the images (a real cluster).
     pub registry: Option<String>,

@@ -1,0 +1,132 @@
+//! A newcomer's first commands on a machine without a cluster: `up --dry-run`'s whole plan and
+//! its one summary, `--json` that agrees with itself, flags a command cannot honour, closed
+//! pipes, completions, and the same no-cluster preflight everywhere.
+
+mod support;
+
+use support::Env;
+
+const STAGES: [&str; 7] = [
+    "doctor",
+    "setup",
+    "build",
+    "deploy --helm",
+    "verify",
+    "aiops",
+    "docs",
+];
+
+#[test]
+fn up_dry_run_on_a_fresh_machine_plans_every_stage_then_says_what_would_stop() {
+    let env = Env::new();
+    env.remove_tool("minikube");
+    env.remove_tool("helm");
+    let run = env.xtask(&["up", "--dry-run"]);
+    assert_eq!(run.code, 1, "{run}");
+    for (i, stage) in STAGES.iter().enumerate() {
+        assert!(
+            run.stdout.contains(&format!("{}. {stage}:", i + 1)),
+            "plan lacks stage {stage}: {run}"
+        );
+    }
+    // The stages after doctor plan as if it had passed.
+    assert!(
+        run.stdout.contains("start minikube profile `demo`"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("build todo-backend"), "{run}");
+    assert!(run.stdout.contains("install the Helm release"), "{run}");
+    // One summary, on stderr, with its fix.
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["error: a real run would stop: doctor: minikube, helm not found on PATH"],
+        "{run}"
+    );
+    let help = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("help:"))
+        .unwrap_or_else(|| panic!("no help line: {run}"));
+    assert!(
+        help.contains("install minikube") && help.contains("install helm"),
+        "{run}"
+    );
+    assert!(env.mutating_calls().is_empty());
+}
+
+#[test]
+fn up_dry_run_with_every_tool_exits_0() {
+    let env = Env::new();
+    let run = env.xtask(&["up", "--dry-run"]);
+    run.ok();
+    assert!(!run.stderr.contains("error:"), "{run}");
+    assert!(run.stdout.contains("7. docs:"), "{run}");
+}
+
+/// `ok`, `stages[].ok` and `reports[].ok` say the same thing.
+fn assert_one_truth(json: &serde_json::Value) {
+    let stages = json["stages"].as_array().expect("stages");
+    let reports = json["reports"].as_array().expect("reports");
+    assert_eq!(stages.len(), reports.len(), "{json:#}");
+    for (s, r) in stages.iter().zip(reports) {
+        assert_eq!(s["stage"], r["stage"], "{json:#}");
+        assert_eq!(s["ok"], r["ok"], "stage {}: {json:#}", s["stage"]);
+        let gates_pass = r["gates"]
+            .as_array()
+            .expect("gates")
+            .iter()
+            .all(|g| g["passed"] == true);
+        let error = !r["error"].is_null();
+        assert_eq!(
+            r["ok"].as_bool(),
+            Some(gates_pass && !error),
+            "stage {}: {json:#}",
+            s["stage"]
+        );
+    }
+    let all = stages.iter().all(|s| s["ok"] == true);
+    let blocked = json["blockers"].as_array().is_some_and(|b| !b.is_empty());
+    assert_eq!(json["ok"].as_bool(), Some(all && !blocked), "{json:#}");
+}
+
+#[test]
+fn up_json_agrees_with_itself_when_doctor_fails() {
+    let env = Env::new();
+    env.remove_tool("minikube");
+    let run = env.xtask(&["up", "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let json = run.json();
+    assert_eq!(json["ok"], false, "{run}");
+    assert_eq!(json["stages"][0]["ok"], false, "{run}");
+    assert_eq!(json["reports"][0]["ok"], false, "{run}");
+    assert_one_truth(&json);
+
+    let dry = env.xtask(&["up", "--json", "--dry-run"]);
+    assert_eq!(dry.code, 1, "{dry}");
+    let json = dry.json();
+    assert_eq!(json["stages"].as_array().map(Vec::len), Some(7), "{dry}");
+    assert_eq!(json["blockers"][0]["stage"], "doctor", "{dry}");
+    assert_one_truth(&json);
+}
+
+#[test]
+fn up_json_agrees_with_itself_when_a_later_stage_fails() {
+    let env = Env::new();
+    env.knob("image-size-backend", "900000000");
+    let run = env.xtask(&["up", "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let json = run.json();
+    let last = json["stages"]
+        .as_array()
+        .and_then(|s| s.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["stage"], "build", "{run}");
+    assert_eq!(last["ok"], false, "{run}");
+    assert_one_truth(&json);
+}
