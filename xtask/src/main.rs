@@ -1,14 +1,16 @@
 //! `cargo xtask`: the project's orchestrator. This file only parses the command line and
 //! dispatches; each task lives in its own module.
 
+mod clock;
 mod config;
 mod ctx;
 mod digest;
 mod error;
 mod flags;
+mod project;
+mod report;
 mod run;
 mod stages;
-mod testsuite;
 mod tools;
 mod ui;
 
@@ -39,7 +41,7 @@ fn dispatch(cx: &Ctx, cmd: Cmd) -> Result<i32> {
         Cmd::Setup(f) => stages::setup::run(cx, &f),
         Cmd::Build(f) => stages::build::run(cx, &f),
         Cmd::Status(f) => stages::status::run(cx, &f),
-        Cmd::Test(f) => testsuite::run(cx, &f),
+        Cmd::Test(f) => stages::test::run(cx, &f),
         Cmd::Completions(f) => {
             let mut cmd = Xtask::command();
             clap_complete::generate(f.shell, &mut cmd, "cargo-xtask", &mut std::io::stdout());

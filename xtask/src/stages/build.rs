@@ -20,12 +20,10 @@ use crate::ctx::Ctx;
 use crate::digest;
 use crate::error::{failure, usage};
 use crate::flags::{self, Strategy};
+use crate::project::images::{DesiredImage, desired_images, size_gate};
 use crate::tools::docker::{BuildSpec, Docker};
 use crate::tools::minikube::{self, ProfileState};
 use crate::tools::{self, ai};
-
-/// How long tags are: 12 hex digits of the SHA-256 (48 bits) like short Docker IDs.
-const TAG_LEN: usize = 12;
 
 const REVIEW_PROMPT: &str = "Review this Dockerfile (read from stdin) for security, image size and build caching. \
 List concrete problems with the line they are on and a fix. Answer in Markdown.";
@@ -438,7 +436,7 @@ impl Stage for BuildStage {
                 }
                 let body = format!(
                     "# Dockerfile review by Docker's AI assistant\n\nTool: `docker ai` {gordon}; date: {}; file: `{}`.\n\nPrompt: {REVIEW_PROMPT}\n\n---\n\n{}\n",
-                    crate::ui::utc_date(),
+                    crate::clock::utc_date(),
                     self.config.build.dockerfile.display(),
                     answer.trim()
                 );
@@ -519,66 +517,6 @@ impl Stage for BuildStage {
     }
 }
 
-/// One image as the tree wants it.
-#[derive(Debug, Clone)]
-pub struct DesiredImage {
-    pub key: String,
-    /// `name:tag`.
-    pub image: String,
-    /// The full digest the tag is cut from.
-    pub digest: String,
-    pub inputs: digest::Inputs,
-}
-
-/// The images' `name:tag` from the digest of each image's own inputs.
-pub struct Desired {
-    pub images: Vec<DesiredImage>,
-    /// How many distinct files went into the digests.
-    pub inputs: usize,
-}
-
-/// Each image's tag: the shared `build.inputs`, the image's own `inputs`, the Dockerfile, its
-/// target and the build args.
-pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> Result<Desired> {
-    let args: Vec<String> = config
-        .build
-        .args
-        .iter()
-        .map(|(k, v)| format!("--build-arg {k}={v}"))
-        .collect();
-    let mut out = Vec::new();
-    let mut all = std::collections::BTreeSet::new();
-    for (key, img) in images {
-        let mut wanted = config.build.inputs.clone();
-        wanted.extend(img.inputs.iter().cloned());
-        let (mut files, missing) = digest::input_files(&cx.root, &wanted)?;
-        for m in &missing {
-            cx.ui.detail(&format!(
-                "{key}: build input {} does not exist (skipped)",
-                m.display()
-            ));
-        }
-        files.push(config.build.dockerfile.clone());
-        files.sort();
-        files.dedup();
-        let mut parts = vec![format!("--target {}", img.target)];
-        parts.extend(args.iter().cloned());
-        let inputs = digest::Inputs::read(&cx.root, &files, &parts)?;
-        let digest = inputs.digest();
-        all.extend(files);
-        out.push(DesiredImage {
-            key: key.clone(),
-            image: format!("{}:{}", img.name, &digest[..TAG_LEN]),
-            digest,
-            inputs,
-        });
-    }
-    Ok(Desired {
-        images: out,
-        inputs: all.len(),
-    })
-}
-
 /// Why `want` must be built: what changed since the last build of the same image key.
 pub fn why_build(cx: &Ctx, want: &DesiredImage) -> String {
     match digest::last_built(&cx.root, &want.key) {
@@ -609,24 +547,6 @@ fn missing(image: &str, daemon: &str) -> GateResult {
     GateResult::Fail {
         detail: format!("{image} is not in the {daemon} Docker daemon"),
         help: "run `cargo xtask build` again".into(),
-    }
-}
-
-/// Size against budget; a failure says by how much (MB = 10^6 bytes, like `docker images`).
-pub fn size_gate(bytes: u64, budget_mb: u64) -> GateResult {
-    let mb = bytes as f64 / 1e6;
-    let budget = budget_mb as f64;
-    if mb <= budget {
-        GateResult::Pass(format!("{mb:.1} MB of {budget_mb} MB"))
-    } else {
-        let over = mb - budget;
-        GateResult::Fail {
-            detail: format!(
-                "{mb:.1} MB is {over:.1} MB ({:.0}%) over the {budget_mb} MB budget",
-                over / budget.max(1.0) * 100.0
-            ),
-            help: "shrink the image (see `docker history <image>`), or raise `budget_mb` for this image in deploy/pipeline.toml".into(),
-        }
     }
 }
 
@@ -679,17 +599,6 @@ mod tests {
             .len(),
             2
         );
-    }
-
-    #[test]
-    fn size_gate_says_by_how_much() {
-        assert!(matches!(size_gate(99_000_000, 100), GateResult::Pass(_)));
-        match size_gate(152_300_000, 150) {
-            GateResult::Fail { detail, .. } => {
-                assert_eq!(detail, "152.3 MB is 2.3 MB (2%) over the 150 MB budget")
-            }
-            GateResult::Pass(p) => panic!("passed: {p}"),
-        }
     }
 
     #[test]

@@ -7,20 +7,17 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::docs_gen::{self, REGENERATE};
 use super::{Report, Stage};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::project::docs_gen::{self, REGENERATE, stale};
 use crate::tools::{self, workloads};
 use crate::ui::{Tone, fmt_duration};
 
 /// Where the report goes, relative to the root.
 pub const REPORT_DIR: &str = "docs/report";
-
-/// The generated files, for messages.
-pub const GENERATED: [&str; 2] = [docs_gen::CLI_MD, "the chart README's values table"];
 
 pub fn run(cx: &Ctx, f: &flags::Docs) -> Result<i32> {
     let config = cx.config()?;
@@ -57,18 +54,6 @@ pub fn run(cx: &Ctx, f: &flags::Docs) -> Result<i32> {
         );
     }
     Ok(0)
-}
-
-/// The generated files whose content differs from what the tree would generate now.
-pub fn stale(cx: &Ctx, config: &Config) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for (rel, wanted) in docs_gen::generated(&cx.root, &config.deploy.chart)? {
-        let now = std::fs::read_to_string(cx.root.join(&rel)).unwrap_or_default();
-        if now != wanted {
-            out.push(rel);
-        }
-    }
-    Ok(out)
 }
 
 /// Rewrites the generated files that changed; returns the ones written (or that would be,
@@ -221,7 +206,7 @@ fn observe(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<DeploymentRep
         Vec::new()
     };
     Ok(DeploymentReport {
-        generated_at: utc_now(),
+        generated_at: crate::clock::utc_now(),
         profile: s.profile.clone(),
         namespace: s.namespace.clone(),
         tools: d
@@ -240,22 +225,6 @@ fn observe(cx: &Ctx, config: &Config, gates: &[GateRow]) -> Result<DeploymentRep
         gates: gates.to_vec(),
         url: s.url,
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` now.
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let day = secs % 86_400;
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        crate::ui::utc_date(),
-        day / 3600,
-        day / 60 % 60,
-        day % 60
-    )
 }
 
 fn opt(v: &Option<String>) -> String {

@@ -170,7 +170,7 @@ impl Stage for Doctor {
             .probe(None, |_| ai::kubectl_ai_version(r));
         if k.path.is_some() {
             // What `aiops` would use: the provider, its endpoint and whether its key is there.
-            let p = super::aiops::provider(cx)?;
+            let p = crate::project::ai::provider(cx)?;
             k.note = format!("aiops would use provider {}", p.describe());
             if !p.usable() {
                 k.problem = Some(format!(

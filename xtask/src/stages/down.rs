@@ -10,12 +10,12 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::deploy::{APP_SELECTOR, KINDS};
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::project::objects::{APP_SELECTOR, KINDS};
 use crate::tools::helm::{self};
 use crate::tools::{self, kubectl};
 

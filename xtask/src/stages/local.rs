@@ -13,10 +13,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::http::Client;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
+use crate::project::http::Client;
 use crate::run::{Call, Signal, Streams, Supervised, interrupted};
 use crate::ui::Tone;
 

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::deploy::APP_SELECTOR;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags::{self, Component};
+use crate::project::objects::APP_SELECTOR;
 use crate::run::{Supervised, interrupted};
 use crate::tools::kubectl::Kube;
 use crate::tools::kubectl::LogsQuery;

@@ -16,19 +16,16 @@ pub mod build;
 pub mod deploy;
 pub mod dev;
 pub mod docs;
-pub mod docs_gen;
 pub mod doctor;
 pub mod down;
-pub mod http;
 pub mod local;
 pub mod logs;
 pub mod open;
-pub mod report;
 pub mod setup;
 pub mod status;
+pub mod test;
 pub mod up;
 pub mod verify;
-pub mod verify_static;
 
 use std::fmt::Display;
 use std::time::Instant;
@@ -36,7 +33,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-pub use report::{GateResult, Report};
+pub use crate::report::{GateResult, Report};
 
 use crate::ctx::Ctx;
 use crate::ui::Tone;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::dev::forward::Forward;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::project::forward::Forward;
 use crate::run::interrupted;
 use crate::tools::browser;
 use crate::ui::Tone;

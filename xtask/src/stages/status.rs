@@ -4,11 +4,11 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use super::build::desired_images;
 use super::{Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
+use crate::project::images::desired_images;
 use crate::tools::helm::{self, Release};
 use crate::tools::kubectl::{self, Pod};
 use crate::tools::minikube::{self, ProfileState};

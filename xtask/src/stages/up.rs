@@ -229,7 +229,10 @@ fn fresh_deploy(r: &Run) -> Vec<String> {
     };
     vec![
         format!("create namespace `{}`", d.namespace),
-        format!("apply secret/{} from .env", super::deploy::raw::SECRET_NAME),
+        format!(
+            "apply secret/{} from .env",
+            crate::project::objects::SECRET_NAME
+        ),
         how,
         "wait for the rollout".into(),
     ]
@@ -614,7 +617,7 @@ fn print_summary(cx: &Ctx, reports: &[Report], rows: &[Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stages::report::Gate;
+    use crate::report::Gate;
 
     fn failed(detail: &str, help: &str) -> Gate {
         Gate {

@@ -19,7 +19,7 @@ pub const VIEW_ROLE: &str = "view";
 /// How long a token lives: one run of questions, with room for slow models.
 pub const TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
 
-const HASH_ANNOTATION: &str = "todo-chatbot.dev/config-hash";
+use crate::project::objects::{HASH_ANNOTATION, short_hash};
 
 /// The ServiceAccount and RoleBinding, as YAML for `kubectl apply`, with the hash of their
 /// content in an annotation (so an unchanged pair is not applied again).
@@ -36,7 +36,7 @@ pub fn manifests(namespace: &str) -> (String, String) {
          roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {VIEW_ROLE}\n\
          subjects:\n  - kind: ServiceAccount\n    name: {READER}\n    namespace: {namespace}\n"
     );
-    let hash = crate::stages::deploy::raw::short_hash(&body);
+    let hash = short_hash(&body);
     (body.replace("{hash}", &hash), hash)
 }
 

@@ -13,7 +13,8 @@ use crate::tools::kubectl::Kube;
 use crate::tools::kubectl::access as kubectl_access;
 
 /// The namespace `kagent install` uses.
-pub const NAMESPACE: &str = "kagent";
+pub use crate::project::objects::KAGENT_NAMESPACE as NAMESPACE;
+pub use crate::project::objects::network_peer;
 /// The Agent `--install-kagent` creates, and kagent's own Kubernetes agent.
 pub const TODO_AGENT: &str = "todo-agent";
 pub const K8S_AGENT: &str = "k8s-agent";
@@ -134,12 +135,6 @@ pub fn check_tools(manifests: &str) -> Result<()> {
 pub const PEER_KEY: &str = "networkPolicy.backendExtraFrom";
 
 /// The NetworkPolicy peer for kagent's namespace (what `networkPolicy.backendExtraFrom` holds).
-pub fn network_peer() -> serde_json::Value {
-    serde_json::json!([{
-        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": NAMESPACE } }
-    }])
-}
-
 /// Whether release values (`helm get values`) already let kagent's namespace in.
 pub fn values_allow_kagent(values: &serde_json::Value) -> bool {
     values

@@ -32,6 +32,8 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::project::ai::provider;
+use crate::project::objects::HASH_ANNOTATION;
 use crate::tools::ai::kubectl_ai::{self, Provider};
 use crate::tools::ai::{self, Outcome, kagent as kg};
 use crate::tools::{self, helm, workloads};
@@ -254,27 +256,6 @@ fn setting(cx: &Ctx, key: &str) -> Result<Option<String>> {
     Ok(cx.secrets()?.remove(key).filter(|v| !v.trim().is_empty()))
 }
 
-/// kubectl-ai's provider, from the environment and `.env`.
-pub fn provider(cx: &Ctx) -> Result<Provider> {
-    let dotenv = cx.secrets()?;
-    let get = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .or_else(|| dotenv.get(k).cloned())
-    };
-    Ok(kubectl_ai::choose_provider(
-        &get,
-        kubectl_ai_config_exists(),
-    ))
-}
-
-fn kubectl_ai_config_exists() -> bool {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .is_some_and(|h| h.join(".config/kubectl-ai/config.yaml").is_file())
-}
-
 impl Stage for Aiops {
     type Observed = Observed;
     type Step = Step;
@@ -329,8 +310,7 @@ impl Stage for Aiops {
                             found.iter().any(|o| {
                                 o.kind.eq_ignore_ascii_case(k)
                                     && o.name == access::READER
-                                    && o.annotations.get("todo-chatbot.dev/config-hash")
-                                        == Some(&hash)
+                                    && o.annotations.get(HASH_ANNOTATION) == Some(&hash)
                             })
                         });
                     }
@@ -673,8 +653,8 @@ impl Aiops {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let services = cx.kube(&self.config).service_ports()?;
-        let (service, port) =
-            super::verify::find_service(&services, "backend").ok_or_else(|| {
+        let (service, port) = crate::project::objects::find_service(&services, "backend")
+            .ok_or_else(|| {
                 failure(
                     format!("no backend Service in namespace `{}`", self.ns()),
                     "deploy the app first: `cargo xtask deploy --helm`",
@@ -761,7 +741,7 @@ impl Aiops {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let stem = format!(
             "{}-{}-{topic}",
-            crate::ui::utc_date(),
+            crate::clock::utc_date(),
             tool.replace(' ', "-")
         );
         let file = dir.join(format!("{stem}.md"));

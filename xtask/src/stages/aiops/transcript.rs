@@ -36,7 +36,7 @@ impl Transcript<'_> {
             self.outcome.why().map(|w| format!(" ({w})")).unwrap_or_default(),
             self.tool,
             self.version.unwrap_or("(version unknown)"),
-            crate::stages::docs::utc_now(),
+            crate::clock::utc_now(),
             fmt_duration(self.took),
             self.identity,
             self.command,

@@ -24,23 +24,21 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::build::desired_images;
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
+use crate::project::images::desired_images;
+use crate::project::objects::{
+    self, APP_SELECTOR, HASH_ANNOTATION, KINDS, POD_SECRET_ANNOTATION, SECRET_NAME,
+    TOKEN_ANNOTATION,
+};
 use crate::tools::helm::{self, Major};
 use crate::tools::{self, kubectl};
 use diagnose::{Cluster, Workload};
-use raw::{Doc, HASH_ANNOTATION, SECRET_NAME, TOKEN_ANNOTATION};
+use raw::Doc;
 
-/// The label every object of the app carries (raw manifests and chart alike).
-pub const APP_SELECTOR: &str = "app.kubernetes.io/name=todo-chatbot";
-/// The kinds the deploy stages create in the namespace and look at (the SQLite claim too; a
-/// StatefulSet's claims carry no config hash and are never applied).
-pub const KINDS: &str =
-    "configmaps,secrets,services,deployments,statefulsets,networkpolicies,persistentvolumeclaims";
 /// The kinds the raw manifests and the chart both make (what a mode switch removes). Claims are
 /// not among them: the data stays, and the chart uses the raw manifests' claim as it is.
 const WORKLOAD_KINDS: &[&str] = &[
@@ -449,7 +447,7 @@ impl DeployStage {
             "backend": {
                 "image": { "repository": repo_of("backend"), "tag": tag_of("backend") },
                 // A changed Secret rolls the backend (the chart checksums only its own Secret).
-                "podAnnotations": { "todo-chatbot.dev/secret-hash": secret_hash },
+                "podAnnotations": { POD_SECRET_ANNOTATION: secret_hash },
             },
             "frontend": {
                 "image": { "repository": repo_of("frontend"), "tag": tag_of("frontend") },
@@ -476,10 +474,7 @@ impl DeployStage {
                 return Ok(false);
             }
         }
-        Ok(
-            kubectl::namespace(&cx.runner, Some(context), super::aiops::kagent::NAMESPACE)?
-                .is_some(),
-        )
+        Ok(kubectl::namespace(&cx.runner, Some(context), objects::KAGENT_NAMESPACE)?.is_some())
     }
 
     /// The values files from the configuration, checked to exist.
@@ -877,7 +872,7 @@ impl Stage for DeployStage {
             let mut values = self.generated_values(&images, database, &secret_hash, auth);
             if self.lets_kagent_in(cx, &context)? {
                 values["networkPolicy"] = serde_json::json!({
-                    "backendExtraFrom": super::aiops::kagent::network_peer(),
+                    "backendExtraFrom": objects::network_peer(),
                 });
                 report.note(
                     cx,

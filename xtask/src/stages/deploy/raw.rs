@@ -6,15 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
 use crate::error::usage;
-
-/// The annotation holding the hash of what the xtask applied.
-pub const HASH_ANNOTATION: &str = "todo-chatbot.dev/config-hash";
-
-/// The Secret the xtask makes from `.env`; the chart is pointed at it with `existingSecret`.
-pub const SECRET_NAME: &str = "todo-chatbot-secrets";
+use crate::project::objects::{HASH_ANNOTATION, SECRET_NAME, TOKEN_ANNOTATION, short_hash};
 
 /// One object to apply.
 #[derive(Debug, Clone)]
@@ -56,11 +50,6 @@ impl Doc {
     }
 }
 
-/// The Secret's rollout token: a random value that changes exactly when the Secret's content
-/// changes. The pods carry it (annotation `todo-chatbot.dev/secret-hash`), so a changed Secret
-/// rolls them, while the annotation reveals nothing about the Secret's values.
-pub const TOKEN_ANNOTATION: &str = "todo-chatbot.dev/rollout-token";
-
 impl Doc {
     /// The Secret as a document whose config-hash covers its content and `token`, with the token
     /// in [`TOKEN_ANNOTATION`] (the hash stays on the Secret, readable only with the Secret).
@@ -97,11 +86,6 @@ pub fn rollout_token(rendered: &str, live: Option<(&str, &str)>) -> Result<Strin
         Some((hash, token)) if keyed_hash(rendered, token) == hash => Ok(token.to_string()),
         _ => new_token(),
     }
-}
-
-pub fn short_hash(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Replaces `${NAME}` for every key of `vars`; any `${` left is an error naming the file.

@@ -10,7 +10,6 @@
 //! save to ready. Ctrl-C (or SIGTERM) stops the forwards and streams and exits 0, leaving the
 //! deployment running unless `--down-on-exit`.
 
-pub mod forward;
 pub mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use super::build::{BuildStage, desired_images};
+use super::build::BuildStage;
 use super::deploy::{DeployStage, Options, overrides};
 use super::doctor::Doctor;
 use super::down::Down;
@@ -30,9 +29,10 @@ use super::{Report, drive};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags::{self, Component};
+use crate::project::forward::Forward;
+use crate::project::images::desired_images;
 use crate::tools::kubectl::Kube;
 use crate::ui::{Tone, fmt_duration};
-use forward::Forward;
 use watch::Watch;
 
 /// How often the loop looks at the forwards and streams while no file changes.

@@ -5,7 +5,7 @@
 //! created tasks deleted again, and MCP `tools/list` naming the five tools.
 //! `verify --restart` also checks that data survives a new backend pod: a task created, the
 //! backend restarted (`kubectl rollout restart` and wait), the task still listed, then deleted.
-//! `verify --static` runs the checks that need no cluster (see `verify_static.rs`).
+//! `verify --static` runs the checks that need no cluster (see `static_checks.rs`).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,15 +13,18 @@ use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::http::{Client, Mcp};
-use super::verify_static::StaticVerify;
+mod static_checks;
+
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
+use crate::project::http::{Client, Mcp};
+use crate::project::objects::find_service;
 use crate::run::Supervised;
 use crate::tools::kubectl::{self, Kube, Pod};
 use crate::tools::{self, minikube};
+use static_checks::StaticVerify;
 
 /// The MCP tools the backend must offer.
 pub const MCP_TOOLS: [&str; 5] = [
@@ -72,14 +75,6 @@ pub struct Observed {
     pub services: Vec<(String, Vec<u16>)>,
     pub backend: Option<(String, u16)>,
     pub frontend: Option<(String, u16)>,
-}
-
-pub fn find_service(services: &[(String, Vec<u16>)], part: &str) -> Option<(String, u16)> {
-    services
-        .iter()
-        .find(|(n, _)| n.ends_with(&format!("-{part}")) || n == part)
-        .or_else(|| services.iter().find(|(n, _)| n.contains(part)))
-        .and_then(|(n, ports)| ports.first().map(|p| (n.clone(), *p)))
 }
 
 impl Stage for ClusterVerify {

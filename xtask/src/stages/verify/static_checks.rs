@@ -11,11 +11,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::build::{desired_images, size_gate};
-use super::{GateResult, Report, Stage};
 use crate::config::Config;
 use crate::ctx::Ctx;
+use crate::project::docs_gen;
+use crate::project::images::{desired_images, size_gate};
 use crate::run::Call;
+use crate::stages::{GateResult, Report, Stage};
 use crate::tools::docker::Docker;
 use crate::tools::{self, helm};
 
@@ -259,9 +260,9 @@ impl Stage for StaticVerify {
             }
         }
         report.gate(cx, "generated docs up to date", || {
-            let stale = super::docs::stale(cx, &self.config)?;
+            let stale = docs_gen::stale(cx, &self.config)?;
             Ok(if stale.is_empty() {
-                GateResult::Pass(format!("{} files", super::docs::GENERATED.len()))
+                GateResult::Pass(format!("{} files", docs_gen::GENERATED.len()))
             } else {
                 GateResult::Fail {
                     detail: format!("stale: {}", stale.join(", ")),

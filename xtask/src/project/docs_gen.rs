@@ -7,12 +7,17 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use serde_json::Value;
 
+use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::flags::Xtask;
 
 /// The command that rewrites every generated file.
 pub const REGENERATE: &str = "cargo xtask docs";
 
 pub const CLI_MD: &str = "docs/cli.md";
+
+/// The generated files, for messages.
+pub const GENERATED: [&str; 2] = [CLI_MD, "the chart README's values table"];
 
 pub const BEGIN: &str =
     "<!-- BEGIN GENERATED: values table (cargo xtask docs; do not edit by hand) -->";
@@ -248,6 +253,18 @@ pub fn generated(root: &Path, chart: &Path) -> Result<Vec<(String, String)>> {
             readme_with_table(&readme, &table),
         ),
     ])
+}
+
+/// The generated files whose content differs from what the tree would generate now.
+pub fn stale(cx: &Ctx, config: &Config) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for (rel, wanted) in generated(&cx.root, &config.deploy.chart)? {
+        let now = std::fs::read_to_string(cx.root.join(&rel)).unwrap_or_default();
+        if now != wanted {
+            out.push(rel);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
