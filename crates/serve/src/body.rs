@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use crate::Lifecycle;
-use crate::io::InFlight;
+use crate::io::{ConnState, InFlight};
 
 type DrainWait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -35,10 +35,17 @@ pub(crate) struct TimedBody {
     waits: Option<(Pin<Box<Sleep>>, DrainWait)>,
     tripped: Arc<AtomicBool>,
     ended: bool,
+    /// Told when the body is dropped before its end.
+    conn: Arc<ConnState>,
 }
 
 impl TimedBody {
-    pub(crate) fn new(inner: Incoming, timeout: Duration, lifecycle: Lifecycle) -> Self {
+    pub(crate) fn new(
+        inner: Incoming,
+        timeout: Duration,
+        lifecycle: Lifecycle,
+        conn: Arc<ConnState>,
+    ) -> Self {
         Self {
             inner,
             deadline: Instant::now() + timeout,
@@ -46,6 +53,7 @@ impl TimedBody {
             waits: None,
             tripped: Arc::default(),
             ended: false,
+            conn,
         }
     }
 
@@ -103,6 +111,14 @@ impl http_body::Body for TimedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+impl Drop for TimedBody {
+    fn drop(&mut self) {
+        if !http_body::Body::is_end_stream(self) {
+            self.conn.body_left_unread();
+        }
     }
 }
 

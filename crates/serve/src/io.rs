@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
@@ -37,6 +38,9 @@ pub(crate) struct ConnState {
     /// The task blocked in a read: it must re-arm its timer when the last request ends, since
     /// hyper may not read again before the client sends something.
     reader: Mutex<Option<Waker>>,
+    /// The last request's body was not read to its end: the client may still be sending it
+    /// when the connection closes (see [`GuardedIo::poll_shutdown`]).
+    body_unread: AtomicBool,
 }
 
 impl ConnState {
@@ -44,7 +48,17 @@ impl ConnState {
         Self {
             wait: Mutex::new(Wait::Fresh(Instant::now())),
             reader: Mutex::new(None),
+            body_unread: AtomicBool::new(false),
         }
+    }
+
+    /// A request body was dropped before its end (an early answer, a size limit, a timeout).
+    pub(crate) fn body_left_unread(&self) {
+        self.body_unread.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_body_unread(&self) -> bool {
+        self.body_unread.load(Ordering::SeqCst)
     }
 
     fn park_reader(&self, waker: &Waker) {
@@ -93,6 +107,8 @@ pub(crate) struct InFlight(Arc<ConnState>);
 
 impl InFlight {
     pub(crate) fn start(state: Arc<ConnState>) -> Self {
+        // A new request means hyper read the previous body to its end after all.
+        state.body_unread.store(false, Ordering::SeqCst);
         state.update(|w| match *w {
             Wait::Busy(n) => *w = Wait::Busy(n + 1),
             _ => *w = Wait::Busy(1),
@@ -138,6 +154,10 @@ pub(crate) struct GuardedIo {
     lifecycle: Lifecycle,
     timer: Pin<Box<Sleep>>,
     armed: Option<Instant>,
+    /// Set once the write side is shut down: until when the close may linger.
+    linger_until: Option<Instant>,
+    /// Something arrived after the write side was shut down.
+    lingered: bool,
 }
 
 impl GuardedIo {
@@ -154,6 +174,50 @@ impl GuardedIo {
             lifecycle,
             timer: Box::pin(tokio::time::sleep(options.idle_timeout)),
             armed: None,
+            linger_until: None,
+            lingered: false,
+        }
+    }
+
+    /// The second half of a lingering close: reads and discards what the client still sends
+    /// until it closes its side, at most until `until`.
+    ///
+    /// Closing a socket whose receive buffer still holds data makes the kernel send a reset
+    /// instead of a FIN, and a client still writing its body (every client that writes a
+    /// request before reading the answer) then fails with "broken pipe" or "connection reset"
+    /// instead of reading the early answer (a 413 from a size limit, a 408). Reading on keeps
+    /// the connection orderly. It only waits when there is a reason to: the last body was left
+    /// unread, or the client sent something after the answer. During the drain it stops at the
+    /// first read that would wait.
+    fn poll_linger(&mut self, cx: &mut Context<'_>, until: Instant) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 8192];
+        loop {
+            // Checked here and not only by the timer: a client that keeps sending keeps this
+            // loop busy until the scheduler's budget runs out, which also stops the timer's poll.
+            if Instant::now() >= until {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                // The client closed its side (or reset): nothing left to wait for.
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => self.lingered = true,
+                Poll::Pending => {
+                    let expects_more = self.lingered || self.state.is_body_unread();
+                    if !expects_more || self.lifecycle.is_draining() {
+                        return Poll::Ready(Ok(()));
+                    }
+                    if self.armed != Some(until) {
+                        self.timer.as_mut().reset(until);
+                        self.armed = Some(until);
+                    }
+                    return match self.timer.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Ok(())),
+                        Poll::Pending => Poll::Pending,
+                    };
+                }
+            }
         }
     }
 
@@ -248,8 +312,23 @@ impl AsyncWrite for GuardedIo {
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
+    /// Sends the FIN after everything written so far, then lingers (see
+    /// [`GuardedIo::poll_linger`]); the socket is closed when the connection is dropped.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        let this = &mut *self;
+        let until = match this.linger_until {
+            Some(until) => until,
+            None => {
+                if let Err(e) = std::task::ready!(Pin::new(&mut this.stream).poll_shutdown(cx)) {
+                    // Not connected any more: nothing to linger for.
+                    return Poll::Ready(Err(e));
+                }
+                let until = Instant::now() + this.options.linger_timeout;
+                this.linger_until = Some(until);
+                until
+            }
+        };
+        this.poll_linger(cx, until)
     }
 }
 

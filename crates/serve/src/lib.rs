@@ -8,6 +8,10 @@
 //!   its first byte (or of the connect), a request body within [`Options::body_read_timeout`] of
 //!   its head; both answer `408` (the head's only when part of it arrived). A keep-alive
 //!   connection idle for [`Options::idle_timeout`] is closed;
+//! - close connections gracefully: an answer given before its body was read to the end carries
+//!   `Connection: close`, and the close sends the FIN, then reads and discards what the client
+//!   still sends for up to [`Options::linger_timeout`], so the client reads the answer rather
+//!   than a reset;
 //! - shut down in phases, for rolling updates behind a Service: on the shutdown signal
 //!   [`Lifecycle::is_stopping`] turns true (the apps' `/ready` answers 503) and every answer
 //!   carries `Connection: close`, while the listener keeps accepting for
@@ -66,6 +70,10 @@ pub struct Options {
     pub idle_timeout: Duration,
     /// How long the drain waits for requests being handled before closing them anyway.
     pub drain_deadline: Duration,
+    /// How long a closing connection may keep reading (and discarding) a request body the
+    /// client is still sending after an early answer, so that the client reads that answer
+    /// instead of a reset.
+    pub linger_timeout: Duration,
 }
 
 impl Default for Options {
@@ -76,6 +84,7 @@ impl Default for Options {
             body_read_timeout: DEFAULT_READ_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,
             drain_deadline: DRAIN_DEADLINE,
+            linger_timeout: LINGER_TIMEOUT,
         }
     }
 }
@@ -87,6 +96,10 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 /// How long requests being handled get after the listener closes.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(25);
+/// Long enough for a client on a busy machine to finish sending a body the server will not
+/// read (its reads are discarded); short enough that a client that never stops sending costs
+/// little.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Options {
     /// Reads `SHUTDOWN_DELAY`, `HEADER_READ_TIMEOUT` and `BODY_READ_TIMEOUT` through `get`
@@ -366,17 +379,21 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
             body,
             self.shared.options.body_read_timeout,
             self.shared.lifecycle.clone(),
+            self.state.clone(),
         );
         let tripped = timed.tripped();
         let req = Request::from_parts(parts, Body::new(timed));
         let shared = self.shared.clone();
+        let state = self.state.clone();
         Box::pin(async move {
             let Ok(mut resp) = shared.router.clone().oneshot(req).await;
             let timed_out = tripped.load(Ordering::SeqCst);
             if timed_out {
                 resp = (shared.read_timeout)();
             }
-            if timed_out || shared.lifecycle.is_stopping() {
+            // An answer given before the body was read to its end (a size limit, a refusal)
+            // ends the connection: the client must not send its next request on it.
+            if timed_out || state.is_body_unread() || shared.lifecycle.is_stopping() {
                 resp.headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }

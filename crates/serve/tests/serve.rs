@@ -51,6 +51,11 @@ impl Running {
                 }),
             )
             .route("/echo", post(|body: String| async move { body }))
+            // Answers without reading the body, as a size limit does.
+            .route(
+                "/refuse",
+                post(|| async { (StatusCode::PAYLOAD_TOO_LARGE, "too large") }),
+            )
             .route(
                 "/ready",
                 get(|State(l): State<Lifecycle>| async move {
@@ -330,4 +335,129 @@ async fn the_drain_deadline_ends_requests_that_take_too_long() {
         "the handler (1.2 s) outlived the 0.3 s deadline"
     );
     assert!(stopped < Duration::from_millis(1200), "waited {stopped:?}");
+}
+
+/// Sends a request head with a `length`-byte body, then the body as fast as the server takes
+/// it, then reads the answer, as a client that writes its whole request before reading does.
+/// Returns how many body bytes were written (the first write error ends the writes), the bytes
+/// read, how the read ended, and when the connection closed, counted from the end of the writes.
+async fn send_then_read(
+    addr: SocketAddr,
+    length: usize,
+) -> (usize, String, std::io::Result<()>, Duration) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!("POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut sent = 0;
+    while sent < length {
+        let n = chunk.len().min(length - sent);
+        if s.write_all(&chunk[..n]).await.is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out))
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
+        .map(|_| ());
+    (
+        sent,
+        String::from_utf8_lossy(&out).into_owned(),
+        ended,
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn an_answer_sent_before_the_body_is_read_reaches_the_client() {
+    // A client that writes its whole request before reading, as most do, must be able to write
+    // it and then read the early answer: the server reads and discards the rest of the body
+    // before it closes. (A close with unread data sends a reset: the client's writes fail with
+    // "broken pipe", and a client like reqwest may report its request as failed.) The body is
+    // larger than the sockets' buffers on both sides.
+    let server = Running::start(options()).await;
+    let length = 32 * 1024 * 1024;
+    for _ in 0..3 {
+        let (sent, answer, ended, _) = send_then_read(server.addr, length).await;
+        assert_eq!(
+            sent, length,
+            "the server stopped reading; answer {answer:?}"
+        );
+        assert!(
+            ended.is_ok(),
+            "the read ended with {ended:?}; got {answer:?}"
+        );
+        assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+        assert!(answer.ends_with("too large"), "{answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_stops_sending_is_closed_after_the_linger_timeout() {
+    let linger = Duration::from_millis(500);
+    let server = Running::start(Options {
+        linger_timeout: linger,
+        ..options()
+    })
+    .await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000000\r\n\r\n")
+        .await
+        .unwrap();
+    let (mut read, mut write) = s.into_split();
+    let reader = tokio::spawn(async move {
+        let mut out = Vec::new();
+        let _ = read.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    // Writes until the server closes, at most 20 linger timeouts.
+    let started = Instant::now();
+    let chunk = vec![b'y'; 16 * 1024];
+    let mut stopped_by_server = false;
+    while started.elapsed() < linger * 20 {
+        if write.write_all(&chunk).await.is_err() {
+            stopped_by_server = true;
+            break;
+        }
+    }
+    let waited = started.elapsed();
+    assert!(stopped_by_server, "still accepted after {waited:?}");
+    assert!(waited < linger * 10, "closed after {waited:?}");
+    let answer = reader.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_after_the_answer_costs_at_most_the_linger_timeout() {
+    // Half a body, then nothing: the answer comes at once, the close after the linger timeout
+    // (the client neither sends nor closes).
+    let linger = Duration::from_millis(500);
+    let server = Running::start(Options {
+        linger_timeout: linger,
+        ..options()
+    })
+    .await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf")
+        .await
+        .unwrap();
+    let (answer, waited) = read_to_close(&mut s).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    // The FIN follows the answer at once; the server lingers after it, which the client does not
+    // see, so probe the socket: after the linger timeout a write is refused.
+    assert!(waited < linger, "FIN after {waited:?}");
+    tokio::time::sleep(linger * 3).await;
+    let mut refused = false;
+    for _ in 0..5 {
+        if s.write_all(b"more").await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the server still reads after 3 linger timeouts");
 }
