@@ -153,7 +153,15 @@ pub enum Cmd {
 
     /// Print a shell completion script to stdout.
     ///
-    /// Example: cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo-xtask
+    /// The bash, zsh and fish scripts complete `cargo xtask <TAB>` (they hook cargo's completion
+    /// for the `xtask` subcommand, and work with or without cargo's own completion loaded).
+    /// Install lines:
+    ///
+    ///   bash: cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo
+    ///   zsh:  cargo xtask completions zsh > ~/.cargo-xtask.zsh && echo 'source ~/.cargo-xtask.zsh' >> ~/.zshrc
+    ///   fish: cargo xtask completions fish > ~/.config/fish/conf.d/cargo-xtask.fish
+    ///
+    /// Example: cargo xtask completions bash > ~/.local/share/bash-completion/completions/cargo
     Completions(Completions),
 
     /// Run backend and frontend as local processes on SQLite, without Docker or a cluster.

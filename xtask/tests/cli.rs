@@ -542,7 +542,10 @@ fn completions_print_a_script() {
     let env = Env::new();
     let run = env.xtask(&["completions", "bash"]);
     run.ok();
-    assert!(run.stdout.contains("cargo-xtask"), "{run}");
+    assert!(
+        run.stdout.contains("complete -F _cargo_xtask_cargo"),
+        "{run}"
+    );
 }
 
 #[test]

@@ -130,3 +130,45 @@ fn up_json_agrees_with_itself_when_a_later_stage_fails() {
     assert_eq!(last["ok"], false, "{run}");
     assert_one_truth(&json);
 }
+
+/// Runs the xtask with its stdout a pipe whose reader has already gone (as `| head -1` leaves
+/// it), and returns the exit code and stderr.
+fn with_closed_stdout(env: &Env, args: &[&str]) -> (i32, String) {
+    use std::io::Read;
+    let mut child = env.spawn(args);
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    let status = child.wait().expect("wait");
+    (status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let env = Env::new();
+    let commands: [&[&str]; 7] = [
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+        &["doctor"],
+        &["up", "--dry-run"],
+        &["status"],
+        &["--help"],
+    ];
+    for args in commands {
+        for _ in 0..3 {
+            let (code, stderr) = with_closed_stdout(&env, args);
+            assert!(
+                !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+                "{args:?}: {stderr}"
+            );
+            assert_ne!(code, 101, "{args:?}: {stderr}");
+            assert_eq!(code, 0, "{args:?}: {stderr}");
+        }
+    }
+}
