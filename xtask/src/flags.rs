@@ -28,7 +28,8 @@ pub struct Xtask {
     pub cmd: Cmd,
 }
 
-/// Flags accepted by every subcommand.
+/// Flags accepted by every subcommand; one a command cannot honour is refused (exit 2, see
+/// [`UNUSED_GLOBALS`]).
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Pipeline configuration file, relative to the project root.
@@ -146,7 +147,8 @@ pub enum Cmd {
     ///
     /// First reports which test tiers have their dependency (PostgreSQL, Docker, Chromium,
     /// helm 3 and 4, kubernetes-validate). Outside CI a missing one is a loud warning and its tests
-    /// skip; with CI=true it is an error. Arguments after `--` go to `cargo test`.
+    /// skip; with CI=true it is an error. Arguments after `--` go to `cargo test`. With
+    /// --dry-run it prints the tiers and the `cargo test` command line and runs nothing.
     ///
     /// Examples: cargo xtask test | cargo xtask test -- -p todo-backend
     Test(Test),
@@ -432,6 +434,85 @@ pub struct Local {
     pub frontend_port: u16,
 }
 
+/// The global flags each command cannot honour (by their clap ids), and why. Giving one is a
+/// usage error (exit 2) naming it, never silently ignored.
+pub const UNUSED_GLOBALS: &[(&str, &[&str], &str)] = &[
+    (
+        "doctor",
+        &["profile", "context", "namespace"],
+        "doctor checks this machine's tools, not a cluster",
+    ),
+    (
+        "setup",
+        &["context", "namespace"],
+        "setup works on the minikube profile (--profile) and points kubectl at its own context",
+    ),
+    (
+        "build",
+        &["context", "namespace"],
+        "build puts images into the minikube profile (--profile), not a kubectl context",
+    ),
+    (
+        "completions",
+        &[
+            "config",
+            "profile",
+            "context",
+            "namespace",
+            "dry_run",
+            "json",
+        ],
+        "completions only print a script",
+    ),
+    (
+        "local",
+        &["profile", "context", "namespace", "json"],
+        "local runs the two apps as processes on this machine, without a cluster",
+    ),
+    (
+        "test",
+        &["config", "profile", "context", "namespace", "json"],
+        "test runs `cargo test`, which uses no cluster and no pipeline file",
+    ),
+    (
+        "dev",
+        &["json"],
+        "dev streams logs and one line per cycle until Ctrl-C",
+    ),
+    (
+        "open",
+        &["json"],
+        "open prints the URL as its first line and keeps the forward",
+    ),
+    ("logs", &["json"], "logs prints the pods' lines as they are"),
+];
+
+/// A usage error (exit 2) when the command line gives its subcommand a global flag it cannot
+/// honour (see [`UNUSED_GLOBALS`]).
+pub fn refuse_unused_globals(matches: &clap::ArgMatches) -> anyhow::Result<()> {
+    let Some((name, sub)) = matches.subcommand() else {
+        return Ok(());
+    };
+    let Some((_, ids, why)) = UNUSED_GLOBALS.iter().find(|(n, _, _)| *n == name) else {
+        return Ok(());
+    };
+    let given: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+                || matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        })
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::usage(
+        format!("`cargo xtask {name}` cannot honour {}", given.join(", ")),
+        format!("{why}: drop {}", given.join(", ")),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +544,39 @@ mod tests {
             .expect("parses");
         assert!(x.global.dry_run && x.global.json);
         assert_eq!(x.global.verbose, 2);
+    }
+
+    #[test]
+    fn unused_globals_name_real_flags_and_commands() {
+        let cmd = Xtask::command();
+        let globals: Vec<String> = cmd
+            .get_arguments()
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for (name, ids, _) in UNUSED_GLOBALS {
+            assert!(cmd.find_subcommand(name).is_some(), "no subcommand {name}");
+            for id in *ids {
+                assert!(globals.iter().any(|g| g == id), "no global flag {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unused_global_flag_is_refused_by_name() {
+        let m = Xtask::command()
+            .try_get_matches_from(["xtask", "completions", "bash", "--namespace", "foo"])
+            .expect("parses");
+        let err = refuse_unused_globals(&m).expect_err("refused");
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(err.to_string().contains("--namespace"), "{err}");
+        let m = Xtask::command()
+            .try_get_matches_from(["xtask", "-n", "foo", "local"])
+            .expect("parses");
+        assert!(refuse_unused_globals(&m).is_err());
+        let m = Xtask::command()
+            .try_get_matches_from(["xtask", "status", "-n", "foo", "--json"])
+            .expect("parses");
+        assert!(refuse_unused_globals(&m).is_ok());
     }
 
     #[test]

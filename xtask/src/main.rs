@@ -18,14 +18,22 @@ mod ui;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::ctx::Ctx;
 use crate::flags::{Cmd, Xtask};
 
 fn main() -> ExitCode {
     quiet_on_closed_pipes();
-    let args = Xtask::parse();
+    let matches = Xtask::command().get_matches();
+    let args = match Xtask::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    if let Err(err) = flags::refuse_unused_globals(&matches) {
+        eprintln!("{}", error::render(&err));
+        return ExitCode::from(2);
+    }
     // A reader that stops early (`| head`) ends the command quietly: printing then panics with
     // "Broken pipe", which unwinds (stopping any supervised process on the way) to here.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(args))) {

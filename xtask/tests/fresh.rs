@@ -172,3 +172,58 @@ fn a_closed_stdout_ends_every_command_quietly() {
         }
     }
 }
+
+#[test]
+fn a_global_flag_a_command_cannot_honour_is_refused_by_name() {
+    let env = Env::new();
+    for (args, flag) in [
+        (
+            &["completions", "bash", "--namespace", "foo"][..],
+            "--namespace",
+        ),
+        (&["--namespace", "foo", "local"][..], "--namespace"),
+        (&["local", "--json"][..], "--json"),
+        (&["completions", "zsh", "--dry-run"][..], "--dry-run"),
+        (&["test", "--context", "other"][..], "--context"),
+        (&["doctor", "--profile", "demo"][..], "--profile"),
+    ] {
+        let run = env.xtask(args);
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        let first = run.stderr.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("error:") && first.contains(flag),
+            "{args:?}: {run}"
+        );
+        assert!(run.stderr.contains("help: "), "{args:?}: {run}");
+        assert!(run.stdout.is_empty(), "{args:?}: {run}");
+    }
+    assert!(env.calls().is_empty(), "{:#?}", env.calls());
+    // Flags a command does honour stay accepted.
+    env.xtask(&["completions", "bash", "--no-color", "-q"]).ok();
+    env.xtask(&["status", "-n", "todo", "--json"]);
+}
+
+#[test]
+fn test_dry_run_prints_the_command_and_the_tiers_and_runs_nothing() {
+    let env = Env::new();
+    let run = env.xtask_with(
+        &["test", "--dry-run", "--", "-p", "todo-backend"],
+        &[("CARGO", "/nonexistent/cargo")],
+    );
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("would run (dry run, nothing was run): cargo test --locked -p todo-backend"),
+        "{run}"
+    );
+    for tier in [
+        "app integration",
+        "images",
+        "browser",
+        "chart",
+        "completion",
+    ] {
+        assert!(run.stdout.contains(tier), "no tier {tier}: {run}");
+    }
+    assert!(!run.all().contains("Running cargo"), "{run}");
+}

@@ -76,8 +76,36 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
                 .map(|p| p.to_string()),
             hint: "pip install kubernetes-validate",
         },
+        Dep {
+            tier: "completion",
+            what: "zsh",
+            found: executable("ZSH", &["zsh"]),
+            hint: "run `bash .ci/shells.sh` (apt-get install zsh fish bash-completion)",
+        },
+        Dep {
+            tier: "completion",
+            what: "fish",
+            found: executable("FISH", &["fish"]),
+            hint: "run `bash .ci/shells.sh` (apt-get install zsh fish bash-completion)",
+        },
+        Dep {
+            tier: "completion",
+            what: "bash-completion",
+            found: Some(PathBuf::from("/usr/share/bash-completion/bash_completion"))
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string()),
+            hint: "run `bash .ci/shells.sh` (apt-get install zsh fish bash-completion)",
+        },
     ];
     report(cx, &deps);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let args = cargo_test_args(&f.args);
+    if cx.runner.dry_run() {
+        cx.ui.out(&format!(
+            "test: would run (dry run, nothing was run): cargo {}",
+            args.join(" ")
+        ));
+    }
     let missing: Vec<&Dep> = deps.iter().filter(|d| d.found.is_none()).collect();
     if !missing.is_empty() {
         let list = missing
@@ -98,8 +126,9 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
         ));
         eprintln!("{bar}\n");
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let args = cargo_test_args(&f.args);
+    if cx.runner.dry_run() {
+        return Ok(0);
+    }
     cx.ui
         .status("Running", &format!("cargo {}", args.join(" ")), Tone::Good);
     cx.runner.passthrough(&cx.sh, &cargo, &args, &env)
@@ -137,7 +166,10 @@ fn report(cx: &Ctx, deps: &[Dep]) {
             ]
         })
         .collect();
-    if !cx.global.quiet {
+    // Under --dry-run the tiers are the result: stdout.
+    if cx.runner.dry_run() {
+        print!("{}", table(&["tier", "needs", "status"], &rows));
+    } else if !cx.global.quiet {
         eprint!("{}", table(&["tier", "needs", "status"], &rows));
     }
 }
@@ -157,6 +189,12 @@ fn postgres(cx: &Ctx, f: &flags::Test, env: &mut Vec<(String, String)>) -> Optio
     let script = cx.root.join(".ci/postgres.sh");
     if !script.is_file() {
         return None;
+    }
+    if cx.runner.dry_run() {
+        return Some(format!(
+            "would start one from {} (.ci/postgres.sh)",
+            bin.display()
+        ));
     }
     cx.ui.status(
         "Starting",
