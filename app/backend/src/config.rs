@@ -126,6 +126,9 @@ pub struct LoginLimits {
     pub failures_per_account: u32,
     /// Failed logins per client address within `failure_window`; 0 turns the limit off.
     pub failures_per_address: u32,
+    /// Sign-ups that reach the password hash, per client address within `failure_window`; 0
+    /// turns the limit off.
+    pub signups_per_address: u32,
     pub failure_window: Duration,
 }
 
@@ -147,6 +150,7 @@ impl Default for LoginLimits {
             hash_wait: Duration::from_secs(2),
             failures_per_account: 10,
             failures_per_address: 50,
+            signups_per_address: 20,
             failure_window: Duration::from_secs(900),
         }
     }
@@ -366,11 +370,17 @@ fn login_limits(get: &impl Fn(&str) -> Option<String>) -> Result<LoginLimits, Co
             0..=1_000_000,
             "set LOGIN_FAILURES_PER_ADDRESS to a whole number (0 turns the limit off), e.g. 50",
         )?),
+        signups_per_address: count(number(
+            "SIGNUPS_PER_ADDRESS",
+            u64::from(defaults.signups_per_address),
+            0..=1_000_000,
+            "set SIGNUPS_PER_ADDRESS to a whole number (0 turns the limit off), e.g. 20",
+        )?),
         failure_window: Duration::from_secs(number(
             "LOGIN_FAILURE_WINDOW_SECS",
             defaults.failure_window.as_secs(),
             1..=86_400,
-            "set LOGIN_FAILURE_WINDOW_SECS to the window of the failed-login limits in seconds, e.g. 900",
+            "set LOGIN_FAILURE_WINDOW_SECS to the window of the log-in and sign-up limits in seconds, e.g. 900",
         )?),
     })
 }
@@ -408,7 +418,7 @@ impl fmt::Display for Config {
         };
         write!(
             f,
-            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?} password_hash_concurrency={} password_hash_wait_ms={} login_failures_per_account={} login_failures_per_address={} login_failure_window_secs={} trusted_proxies={} mcp_allowed_hosts={} shutdown_delay={:?} header_read_timeout={:?} body_read_timeout={:?}",
+            "bind={}:{} database={} agent={:?} (effective {:?}) openai_base_url={} openai_model={} openai_api_key={} auth_secret={} log_format={:?} password_hash_concurrency={} password_hash_wait_ms={} login_failures_per_account={} login_failures_per_address={} signups_per_address={} login_failure_window_secs={} trusted_proxies={} mcp_allowed_hosts={} shutdown_delay={:?} header_read_timeout={:?} body_read_timeout={:?}",
             self.host,
             self.port,
             self.database_url.redacted(),
@@ -423,6 +433,7 @@ impl fmt::Display for Config {
             self.login.hash_wait.as_millis(),
             self.login.failures_per_account,
             self.login.failures_per_address,
+            self.login.signups_per_address,
             self.login.failure_window.as_secs(),
             if self.trusted_proxies.is_empty() {
                 "none".to_owned()
@@ -477,6 +488,7 @@ mod tests {
             ("PASSWORD_HASH_WAIT_MS", "250"),
             ("LOGIN_FAILURES_PER_ACCOUNT", "0"),
             ("LOGIN_FAILURES_PER_ADDRESS", "7"),
+            ("SIGNUPS_PER_ADDRESS", "4"),
             ("LOGIN_FAILURE_WINDOW_SECS", "60"),
             ("TRUSTED_PROXIES", "none"),
             ("MCP_ALLOWED_HOSTS", "mcp.example.com"),
@@ -486,6 +498,7 @@ mod tests {
         assert_eq!(c.login.hash_wait, Duration::from_millis(250));
         assert_eq!(c.login.failures_per_account, 0);
         assert_eq!(c.login.failures_per_address, 7);
+        assert_eq!(c.login.signups_per_address, 4);
         assert_eq!(c.login.failure_window, Duration::from_secs(60));
         assert!(c.trusted_proxies.is_empty());
         assert!(c.mcp_allowed_hosts.allows("mcp.example.com"));

@@ -1,4 +1,5 @@
-//! Failed-login limits per account and per client address.
+//! Failed-login limits per account and per client address, and the sign-up limit per client
+//! address.
 //!
 //! Each key has a leaky bucket of failures: a failure adds one, and the level drains by
 //! `capacity` per `window`. A login is refused while one more failure would overflow the bucket,
@@ -112,6 +113,9 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 pub struct LoginLimiter {
     accounts: Limiter<String>,
     addresses: Limiter<IpAddr>,
+    /// Sign-ups per client address: each costs a hash and may add an account, and a `409` tells
+    /// whether an email has one, so they are bounded like failed logins.
+    signups: Limiter<IpAddr>,
 }
 
 /// Which limit refused, and for how long.
@@ -126,7 +130,18 @@ impl LoginLimiter {
         Self {
             accounts: Limiter::new(limits.failures_per_account, limits.failure_window),
             addresses: Limiter::new(limits.failures_per_address, limits.failure_window),
+            signups: Limiter::new(limits.signups_per_address, limits.failure_window),
         }
+    }
+
+    /// Whether `client` may sign up now (`Err`: the wait before the next attempt).
+    pub fn check_signup(&self, client: IpAddr) -> Result<(), Duration> {
+        self.signups.check(&rate_key(client), Instant::now())
+    }
+
+    /// Counts a sign-up from `client` that reached the password hash, whatever its outcome.
+    pub fn signed_up(&self, client: IpAddr) {
+        self.signups.fail(&rate_key(client), Instant::now());
     }
 
     /// Whether `email` may try to log in from `client` now.
@@ -228,5 +243,26 @@ mod tests {
         let refused = limiter.check("new@example.com", a);
         assert!(refused.is_err_and(|r| !r.per_account));
         assert_eq!(limiter.check("new@example.com", b), Ok(()));
+        // Sign-ups are counted apart from failed logins, per address.
+        assert_eq!(limiter.check_signup(a), Ok(()));
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address() {
+        let limits = LoginLimits {
+            signups_per_address: 2,
+            ..LoginLimits::default()
+        };
+        let limiter = LoginLimiter::new(&limits);
+        let a: IpAddr = "10.0.0.1".parse().expect("ip");
+        let b: IpAddr = "10.0.0.2".parse().expect("ip");
+        for _ in 0..2 {
+            assert_eq!(limiter.check_signup(a), Ok(()));
+            limiter.signed_up(a);
+        }
+        assert!(limiter.check_signup(a).is_err());
+        assert_eq!(limiter.check_signup(b), Ok(()));
+        // They do not lock log-ins from that address.
+        assert_eq!(limiter.check("x@example.com", a), Ok(()));
     }
 }

@@ -57,22 +57,35 @@ fn hashing_error(e: HashError) -> ApiError {
 }
 
 /// Creates an account and returns a token for it.
+///
+/// Sign-ups that reach the password hash are limited per client address (429 with
+/// `Retry-After`).
 #[utoipa::path(post, path = "/auth/signup", tag = "auth", request_body = Credentials,
     responses((status = 201, body = TokenResponse), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "too many sign-ups from this address; see Retry-After", body = ErrorBody),
         (status = 503, description = "every password-hashing slot is busy; see Retry-After", body = ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AppJson(body): AppJson<Credentials>,
 ) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
     let keys = keys(&state)?;
     let user = parse_signup_email(&body.email)?;
     check_password(&body.password)?;
+    state
+        .logins
+        .check_signup(client)
+        .map_err(|retry_after| ApiError::TooManyRequests {
+            message: "too many sign-ups from this address; try again later".into(),
+            retry_after,
+        })?;
     let hash = state
         .hasher
         .hash(body.password)
         .await
         .map_err(hashing_error)?;
+    state.logins.signed_up(client);
     state.store.insert_user(&user, user.as_str(), &hash).await?;
     let token = keys.issue(user.as_str())?;
     Ok((

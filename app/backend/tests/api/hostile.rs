@@ -18,6 +18,7 @@ both_dbs!(
     control_characters_get_the_same_422_and_store_nothing,
     a_failed_chat_turn_writes_nothing,
     failed_logins_are_limited_per_account_and_per_address,
+    sign_ups_are_limited_per_address,
     busy_hashing_answers_503_with_retry_after,
     login_time_does_not_reveal_whether_an_account_exists,
     bearer_scheme_is_case_insensitive_and_expiry_leeway_is_small,
@@ -664,6 +665,61 @@ async fn failed_logins_are_limited_per_account_and_per_address(db: Db) {
     )
     .await;
     assert_eq!(error_code(res, 429).await, "too_many_requests");
+}
+
+async fn signup_from(app: &TestApp, email: &str, client: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/auth/signup"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "email": email, "password": "correct horse" }))
+        .send()
+        .await
+        .expect("sign-up")
+}
+
+/// Sign-ups that reach the hash (created or `409`) are counted per client address; a refused
+/// one is `429` JSON with `Retry-After`, before any hash, and creates nothing. Log-ins from the
+/// address and sign-ups from other addresses go on.
+async fn sign_ups_are_limited_per_address(db: Db) {
+    let Some(app) = spawn_app_with(
+        db,
+        &[
+            SECRET,
+            ("SIGNUPS_PER_ADDRESS", "3"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "600"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let a = "203.0.113.1";
+    assert_eq!(signup_from(&app, "a1@example.com", a).await.status(), 201);
+    assert_eq!(signup_from(&app, "a2@example.com", a).await.status(), 201);
+    // A taken email counts too: it says whether the email has an account.
+    let res = signup_from(&app, "a1@example.com", a).await;
+    assert_eq!(error_code(res, 409).await, "email_taken");
+    // Refused input does not reach the hash and does not count; the fourth real attempt does.
+    let res = app
+        .client
+        .post(app.url("/auth/signup"))
+        .header("x-forwarded-for", a)
+        .json(&json!({ "email": "a@.", "password": "correct horse" }))
+        .send()
+        .await
+        .expect("sign-up");
+    assert_eq!(res.status(), 422);
+    let res = signup_from(&app, "a3@example.com", a).await;
+    let wait = retry_after(&res);
+    assert!((190..=201).contains(&wait), "Retry-After {wait}");
+    assert_eq!(error_code(res, 429).await, "too_many_requests");
+    let res = login(&app, "a3@example.com", "correct horse", None).await;
+    assert_eq!(error_code(res, 401).await, "unauthorized", "not created");
+    // The address may still log in; another address may still sign up.
+    let res = login(&app, "a2@example.com", "correct horse", Some(a)).await;
+    assert_eq!(res.status(), 200);
+    let res = signup_from(&app, "b1@example.com", "203.0.113.2").await;
+    assert_eq!(res.status(), 201);
 }
 
 /// With one hashing slot and no wait, parallel logins that find it taken get 503 `busy` with
