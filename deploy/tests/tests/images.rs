@@ -205,6 +205,74 @@ fn buildkit_dockerfile_is_the_classic_one_plus_cache_mounts() {
     );
 }
 
+/// The iteration images (`--build-arg PROFILE=iter`, `cargo xtask build --fast`) come from the
+/// same Dockerfile: every cargo build and every binary it copies follows `PROFILE` (default
+/// `release`), and Cargo knows the `iter` profile. A real `iter` image build is not run here: it
+/// needs its own dependency layer, half an hour of the 2 CI cores (docs/benchmarks.md, "Images");
+/// `deploy/docker/bench.sh iter` builds and times one, and xtask's real-Docker test checks the
+/// engine receives the argument.
+#[test]
+fn dockerfile_builds_the_profile_it_is_given() {
+    let root = docker::repo_root();
+    for name in ["Dockerfile", "buildkit.Dockerfile"] {
+        let text = std::fs::read_to_string(root.join("deploy/docker").join(name))
+            .unwrap_or_else(|e| panic!("cannot read deploy/docker/{name}: {e}"));
+        let instructions = dockerfile_instructions(&text);
+        assert!(
+            instructions.iter().any(|i| i == "ARG PROFILE=release"),
+            "{name}: no `ARG PROFILE=release`"
+        );
+        let builds: Vec<&str> = instructions
+            .iter()
+            .flat_map(|i| i.split(';'))
+            .map(str::trim)
+            .filter(|c| c.starts_with("cargo build"))
+            .collect();
+        assert_eq!(
+            builds.len(),
+            4,
+            "{name}: two dependency builds, one per app"
+        );
+        for build in builds {
+            assert!(
+                build.contains("--profile \"$PROFILE\""),
+                "{name}: `{build}` ignores PROFILE"
+            );
+        }
+        let copies: Vec<&str> = instructions
+            .iter()
+            .flat_map(|i| i.split(';'))
+            .map(str::trim)
+            .filter(|c| c.starts_with("cp ") && c.contains("target/"))
+            .collect();
+        assert_eq!(copies.len(), 2, "{name}: one binary copied per app");
+        for copy in copies {
+            assert!(
+                copy.contains("/$PROFILE/"),
+                "{name}: `{copy}` copies another profile's binary"
+            );
+        }
+    }
+    // Cargo accepts `--profile iter` (a profile it does not know is an error): build the
+    // workspace's one crate without dependencies with it, in a throw-away target directory.
+    let target = std::env::temp_dir().join(format!("todo-iter-profile-{}", std::process::id()));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "--locked", "--profile", "iter", "-p", "todo-types"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(&root)
+        .output()
+        .expect("run cargo");
+    let built = target.join("iter").is_dir();
+    let _ = std::fs::remove_dir_all(&target);
+    assert!(
+        out.status.success(),
+        "cargo build --profile iter: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(built, "no target/iter after a build with --profile iter");
+}
+
 /// The instructions of a Dockerfile: continuation lines joined, comments and blank lines left
 /// out, runs of white space made one space.
 fn dockerfile_instructions(text: &str) -> Vec<String> {
