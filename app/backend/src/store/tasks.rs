@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use chrono::Utc;
 
 use super::{Store, StoreError, on_pool};
@@ -32,12 +34,79 @@ fn key_condition(task: TaskRef) -> (&'static str, i64) {
     }
 }
 
+/// The `LIMIT` of a page query. The bound value goes through a `CAST`: SQLite reads a bare
+/// `LIMIT $3` as a constant at prepare time and marks the statement to be prepared again
+/// whenever `$3` is rebound, i.e. on every execution, even from sqlx's statement cache. Behind the
+/// cast the limit is read when the statement runs and the cached program is reused (the test
+/// `list_statements_read_the_limit_at_run_time` checks it).
+const PAGE_LIMIT: &str = "LIMIT CAST($3 AS BIGINT)";
+
 fn status_condition(filter: StatusFilter) -> &'static str {
     match filter {
         StatusFilter::All => "",
         StatusFilter::Pending => " AND completed = FALSE",
         StatusFilter::Completed => " AND completed = TRUE",
     }
+}
+
+const FILTERS: [StatusFilter; 3] = [
+    StatusFilter::All,
+    StatusFilter::Pending,
+    StatusFilter::Completed,
+];
+
+fn filter_index(filter: StatusFilter) -> usize {
+    match filter {
+        StatusFilter::All => 0,
+        StatusFilter::Pending => 1,
+        StatusFilter::Completed => 2,
+    }
+}
+
+/// A page of rows (`$1` user, `$2` id bound, `$3` limit), built once per filter: the same
+/// `&'static str` every time, so a request neither formats the SQL nor allocates it.
+fn page_rows_sql(filter: StatusFilter) -> &'static str {
+    static SQL: LazyLock<[String; 3]> = LazyLock::new(|| {
+        FILTERS.map(|filter| {
+            format!(
+                "SELECT {COLUMNS} FROM tasks WHERE user_id = $1{} AND id < $2 \
+                 ORDER BY id DESC {PAGE_LIMIT}",
+                status_condition(filter)
+            )
+        })
+    });
+    &SQL[filter_index(filter)]
+}
+
+/// SQLite only: the same page as [`page_rows_sql`] as one JSON array (`body`), the id of its
+/// last task (`last_id`) and whether more tasks follow it.
+fn page_json_sql(filter: StatusFilter) -> &'static str {
+    // Stored timestamps are RFC 3339 with `+00:00`; the API writes UTC as `Z`.
+    fn ts(c: &str) -> String {
+        format!(
+            "CASE WHEN {c} LIKE '%+00:00' THEN substr({c}, 1, length({c}) - 6) || 'Z' ELSE {c} END"
+        )
+    }
+    static SQL: LazyLock<[String; 3]> = LazyLock::new(|| {
+        FILTERS.map(|filter| {
+            let status = status_condition(filter);
+            format!(
+                "WITH page AS (SELECT {COLUMNS} FROM tasks \
+                 WHERE user_id = $1{status} AND id < $2 ORDER BY id DESC {PAGE_LIMIT}), \
+                 agg AS (SELECT json_group_array(json_object('id', id, 'number', number, \
+                 'user_id', user_id, 'title', title, 'description', description, \
+                 'completed', json(CASE WHEN completed THEN 'true' ELSE 'false' END), \
+                 'created_at', {}, 'updated_at', {}) ORDER BY id DESC) AS body, \
+                 MIN(id) AS last_id FROM page) \
+                 SELECT body, last_id, \
+                 EXISTS(SELECT 1 FROM tasks WHERE user_id = $1{status} AND id < agg.last_id) \
+                 FROM agg",
+                ts("created_at"),
+                ts("updated_at")
+            )
+        })
+    });
+    &SQL[filter_index(filter)]
 }
 
 impl Store {
@@ -83,10 +152,7 @@ impl Store {
         limit: PageLimit,
         after: Option<Cursor>,
     ) -> Result<TaskPage, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM tasks WHERE user_id = $1{} AND id < $2 ORDER BY id DESC LIMIT $3",
-            status_condition(filter)
-        );
+        let sql = page_rows_sql(filter);
         let before = after.map_or(i64::MAX, Cursor::before_id);
         let limit = usize::try_from(limit.get()).unwrap_or(usize::MAX);
         // One row more than asked tells whether another page follows.
@@ -129,27 +195,7 @@ impl Store {
                 return Ok((body, page.next));
             }
         };
-        let status = status_condition(filter);
-        // Stored timestamps are RFC 3339 with `+00:00`; the API writes UTC as `Z`.
-        let ts = |c: &str| {
-            format!(
-                "CASE WHEN {c} LIKE '%+00:00' THEN substr({c}, 1, length({c}) - 6) || 'Z' ELSE {c} END"
-            )
-        };
-        let sql = format!(
-            "WITH page AS (SELECT {COLUMNS} FROM tasks \
-             WHERE user_id = $1{status} AND id < $2 ORDER BY id DESC LIMIT $3), \
-             agg AS (SELECT json_group_array(json_object('id', id, 'number', number, \
-             'user_id', user_id, 'title', title, 'description', description, \
-             'completed', json(CASE WHEN completed THEN 'true' ELSE 'false' END), \
-             'created_at', {}, 'updated_at', {}) ORDER BY id DESC) AS body, \
-             MIN(id) AS last_id FROM page) \
-             SELECT body, last_id, \
-             EXISTS(SELECT 1 FROM tasks WHERE user_id = $1{status} AND id < agg.last_id) \
-             FROM agg",
-            ts("created_at"),
-            ts("updated_at")
-        );
+        let sql = page_json_sql(filter);
         let before = after.map_or(i64::MAX, Cursor::before_id);
         let (body, last_id, more): (String, Option<i64>, bool) =
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -278,5 +324,52 @@ impl Store {
     pub async fn count_tasks(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM tasks";
         Ok(on_pool!(self, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+    use sqlx::sqlite::SqlitePool;
+
+    use super::*;
+
+    /// `EXPLAIN` with the parameters bound lists the program SQLite runs. A limit that SQLite took
+    /// as a constant at prepare time shows as an `Integer` instruction holding the bound value,
+    /// and then every new binding of `$3` prepares the statement again; a limit read at run time
+    /// shows as a `Variable` instruction for parameter 3.
+    #[tokio::test]
+    async fn list_statements_read_the_limit_at_run_time() {
+        let pool = SqlitePool::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .expect("migrations");
+        let limit = 37_i64;
+        for filter in FILTERS {
+            for sql in [page_rows_sql(filter), page_json_sql(filter)] {
+                let program = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")))
+                    .bind("someone")
+                    .bind(i64::MAX)
+                    .bind(limit)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("EXPLAIN");
+                let ops: Vec<(String, i64)> = program
+                    .iter()
+                    .map(|row| (row.get::<String, _>("opcode"), row.get::<i64, _>("p1")))
+                    .collect();
+                assert!(
+                    ops.iter().any(|(op, p1)| op == "Variable" && *p1 == 3),
+                    "{filter:?}: $3 is not read at run time in {sql}: {ops:?}"
+                );
+                assert!(
+                    !ops.iter().any(|(op, p1)| op == "Integer" && *p1 == limit),
+                    "{filter:?}: the limit {limit} is compiled into {sql}: {ops:?}"
+                );
+            }
+        }
     }
 }
