@@ -310,7 +310,8 @@ pub struct Verify {
 
 #[derive(Debug, Args)]
 pub struct Docs {
-    /// Fail when a generated file is stale instead of rewriting it.
+    /// Change nothing; fail when a generated file is stale or a doc contradicts the code (the
+    /// namespace, release, Secret, image budgets, stage numbers, or a flag that does not exist).
     #[arg(long)]
     pub check: bool,
 }

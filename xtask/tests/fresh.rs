@@ -227,3 +227,43 @@ fn test_dry_run_prints_the_command_and_the_tiers_and_runs_nothing() {
     }
     assert!(!run.all().contains("Running cargo"), "{run}");
 }
+
+#[test]
+fn docs_check_fails_on_a_doc_that_contradicts_the_code() {
+    let env = Env::new();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for f in ["values.yaml", "values.schema.json", "README.md"] {
+        let text = std::fs::read_to_string(repo.join("deploy/helm/todo-chatbot").join(f))
+            .expect("chart file");
+        env.write(&format!("deploy/helm/todo-chatbot/{f}"), &text);
+    }
+    let good = "# App\n\n1. `doctor`\n2. `setup`\n3. `build`\n4. `deploy --helm`\n5. `verify`\n6. `aiops`\n7. `docs`\n\n`cargo xtask up --dry-run`, then `kubectl get pods -n todo`.\nEach image is at most 80 MB.\n";
+    env.write("README.md", good);
+    env.xtask(&["docs"]).ok();
+    env.xtask(&["docs", "--check"]).ok();
+    let drifted = good
+        .replace("-n todo", "-n todo-chatbot")
+        .replace("at most 80 MB", "at most 150 MB")
+        .replace("up --dry-run", "up --helm")
+        .replace("5. `verify`\n6. `aiops`", "5. `aiops`\n6. `verify`");
+    env.write("README.md", &drifted);
+    env.write(
+        "deploy/helm/values/mine.yaml",
+        "secrets:\n  existingSecret: todo-chatbot-env\n",
+    );
+    let run = env.xtask(&["docs", "--check"]);
+    assert_eq!(run.code, 1, "{run}");
+    for want in [
+        "README.md:11: namespace `todo-chatbot`",
+        "README.md:12: image budget 150 MB",
+        "README.md:11: `cargo xtask up` has no flag --helm",
+        "README.md:7: item 5 is `aiops`",
+        "deploy/helm/values/mine.yaml:2: Secret `todo-chatbot-env`",
+    ] {
+        assert!(run.stderr.contains(want), "no `{want}`: {run}");
+    }
+    assert!(run.stderr.contains("help: "), "{run}");
+    let json = env.xtask(&["docs", "--check", "--json"]);
+    assert_eq!(json.code, 1, "{json}");
+    assert_eq!(json.json()["ok"], false, "{json}");
+}

@@ -5,8 +5,10 @@
 //! it may use `tools/`, `run/`, `config`, `ctx` and `ui`, never a stage.
 
 pub mod ai;
+pub mod doc_facts;
 pub mod docs_gen;
 pub mod forward;
 pub mod http;
 pub mod images;
 pub mod objects;
+pub mod pipeline;

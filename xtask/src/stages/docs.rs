@@ -1,6 +1,7 @@
 //! Stage 7, `docs`: the deployment report (`docs/report/report.{md,json}`) from what is
 //! observable, and the generated docs (`docs/cli.md`, the chart README's values table).
-//! `docs --check` changes nothing and fails when a generated file is stale.
+//! `docs --check` changes nothing and fails when a generated file is stale or a doc states a
+//! fact (namespace, release, Secret, image budgets, stage numbers, flags) the code contradicts.
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
+use crate::project::doc_facts;
 use crate::project::docs_gen::{self, REGENERATE, stale};
 use crate::tools::{self, workloads};
 use crate::ui::{Tone, fmt_duration};
@@ -23,23 +25,52 @@ pub fn run(cx: &Ctx, f: &flags::Docs) -> Result<i32> {
     let config = cx.config()?;
     if f.check {
         let stale = stale(cx, &config)?;
+        let drifts = doc_facts::check(&cx.root, &doc_facts::Facts::of(&config))?;
+        let ok = stale.is_empty() && drifts.is_empty();
+        let drift_lines: Vec<String> = drifts.iter().map(ToString::to_string).collect();
         if cx.global.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({"stage": "docs --check", "ok": stale.is_empty(), "stale": stale})
-                )?
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "stage": "docs --check", "ok": ok, "stale": stale, "drift": drift_lines
+                }))?
             );
         }
-        if stale.is_empty() {
+        if ok {
             if !cx.global.json {
-                cx.ui.out("docs: the generated files are up to date");
+                cx.ui.out(
+                    "docs: the generated files are up to date and the docs agree with the code",
+                );
             }
             return Ok(0);
         }
+        if !stale.is_empty() && drifts.is_empty() {
+            return Err(failure(
+                format!("generated files are stale: {}", stale.join(", ")),
+                format!("run `{REGENERATE}` and commit the result"),
+            ));
+        }
+        let mut message = format!(
+            "{} place(s) in the docs disagree with the code:\n  {}",
+            drifts.len(),
+            drift_lines.join("\n  ")
+        );
+        if !stale.is_empty() {
+            message.push_str(&format!(
+                "\nand generated files are stale: {}",
+                stale.join(", ")
+            ));
+        }
         return Err(failure(
-            format!("generated files are stale: {}", stale.join(", ")),
-            format!("run `{REGENERATE}` and commit the result"),
+            message,
+            format!(
+                "fix each doc line above to say what the code says (namespace and release in deploy/pipeline.toml, budgets in [images.*], stage numbers in `up`'s order, flags in `cargo xtask <command> --help`){}",
+                if stale.is_empty() {
+                    String::new()
+                } else {
+                    format!(", then run `{REGENERATE}`")
+                }
+            ),
         ));
     }
     let written = write_generated(cx, &config)?;

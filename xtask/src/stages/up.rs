@@ -650,9 +650,11 @@ mod tests {
     }
 
     #[test]
-    fn stages_are_numbered_in_order_from_one() {
-        for (i, e) in STAGES.iter().enumerate() {
-            assert_eq!(usize::from(e.number), i + 1, "{}", e.name);
+    fn stages_are_the_pipelines_in_its_order_and_numbers() {
+        let names: Vec<&str> = STAGES.iter().map(|e| e.name).collect();
+        assert_eq!(names, crate::project::pipeline::STAGES);
+        for e in &STAGES {
+            assert_eq!(Some(e.number), crate::project::pipeline::number(e.name));
         }
     }
 }
