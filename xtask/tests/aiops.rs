@@ -1,6 +1,9 @@
 //! `aiops`: the optional AI tools (kubectl-ai, kagent, `docker ai`) each present (as fakes that
 //! answer like the real CLIs: exit codes, output shapes, traces) or absent.
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -12,9 +15,8 @@ const AUTH_SECRET: &str = "auth-secret-for-tests-0123456789";
 
 /// Puts the fake AI CLIs on the scratch PATH.
 fn with_ai_tools(env: &Env, tools: &[&str]) {
-    let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
     for t in tools {
-        std::os::unix::fs::symlink(fakes.join(t), env.bin.join(t)).expect("link fake");
+        env.add_fake(t);
     }
 }
 

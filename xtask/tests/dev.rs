@@ -2,6 +2,9 @@
 //! layout (two apps, a shared crate, the real chart and manifests). `open` is checked against
 //! the real frontend behind the fake port-forward.
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod apps;
 mod support;
 

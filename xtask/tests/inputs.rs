@@ -1,6 +1,9 @@
 //! Per-image inputs, `build --fast` and chart overrides: the real xtask binary against the fake
 //! cluster tools, in a scratch project laid out like the real one (two apps, a shared crate).
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! `verify`, `aiops`, `docs` and `up`: the real xtask binary against the fake cluster tools, with
 //! the real backend and frontend (built by the test) behind the fake kubectl's port-forward.
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod apps;
 mod support;
 

@@ -2,6 +2,9 @@
 //! (built by the test) behind the fake kubectl's port-forward, the project's real manifests and
 //! chart in the scratch project.
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod apps;
 mod support;
 

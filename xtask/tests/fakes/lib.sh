@@ -10,10 +10,27 @@
 # The working directory of each call goes to $FAKE_STATE/cwd.log (<tool> TAB <dir>).
 # A test makes a call fail by writing $FAKE_STATE/fail/<tool>-<subcommand>: the first line is
 # the exit code, the rest goes to stderr.
+#
+# CRLF mode: with FAKE_CRLF=1 in the environment, or a file $FAKE_STATE/crlf, every line a fake
+# prints on stdout or stderr ends with CRLF, as the tools' output reads on Windows.
 set -u
 STATE=${FAKE_STATE:?FAKE_STATE must point at the fake tools state directory}
 TOOL=$(basename "$0")
 mkdir -p "$STATE"
+
+# to_crlf: copies stdin to stdout with every LF line end turned into CRLF, a line at a time
+# (a ready line reaches the reader at once); a last line without a line end stays without one.
+to_crlf() {
+  local line
+  while IFS= read -r line; do
+    printf '%s\r\n' "$line"
+  done
+  if [ -n "$line" ]; then printf '%s' "$line"; fi
+}
+
+if [ -n "${FAKE_CRLF:-}" ] || [ -f "$STATE/crlf" ]; then
+  exec > >(to_crlf) 2> >(to_crlf >&2)
+fi
 
 # log_call MODE ARGS...
 log_call() {

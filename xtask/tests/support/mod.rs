@@ -4,6 +4,10 @@
 //! programs they use; nothing else is on PATH, so a tool removed from `bin/` is really missing),
 //! `state/` (the fakes' state and call log) and `project/` (a tiny tree with a Dockerfile and a
 //! pipeline.toml). `Env::xtask(args)` runs the binary there with a clean environment.
+//!
+//! The fakes are bash scripts found through symlinks, so `Env::new()` exists on Unix only (Linux
+//! and macOS); `Env::bare()` is the same scratch project with an empty `bin/`, on every host.
+//! `Env::crlf()` makes every fake end its lines with CRLF, as tools do on Windows.
 
 #![allow(dead_code)]
 
@@ -84,21 +88,49 @@ pub struct Env {
 }
 
 impl Env {
+    /// The scratch project with the fake cluster tools on PATH.
+    #[cfg(unix)]
     pub fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let bin = dir.path().join("bin");
-        let state = dir.path().join("state");
-        let project = dir.path().join("project");
-        for d in [&bin, &state, &project] {
-            std::fs::create_dir_all(d).expect("mkdir");
-        }
-        let fakes = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fakes");
+        let env = Env::bare();
         for f in FAKES {
-            std::os::unix::fs::symlink(fakes.join(f), bin.join(f)).expect("link fake");
+            env.add_fake(f);
         }
         for t in SYSTEM_TOOLS {
             let path = which(t).unwrap_or_else(|| panic!("`{t}` is needed by the fake tools"));
-            std::os::unix::fs::symlink(path, bin.join(t)).expect("link tool");
+            std::os::unix::fs::symlink(path, env.bin.join(t)).expect("link tool");
+        }
+        env
+    }
+
+    /// Like [`Env::new`], with every fake printing CRLF line ends (stdout and stderr).
+    #[cfg(unix)]
+    pub fn crlf() -> Env {
+        let env = Env::new();
+        env.knob("crlf", "1\n");
+        env
+    }
+
+    /// Puts the fake `tool` from `tests/fakes` on the scratch PATH.
+    #[cfg(unix)]
+    pub fn add_fake(&self, tool: &str) {
+        let fakes = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests")
+            .join("fakes");
+        std::os::unix::fs::symlink(fakes.join(tool), self.bin.join(tool)).expect("link fake");
+    }
+
+    /// The scratch project with an empty `bin/` as the whole PATH: no tool is found. Works on
+    /// every host.
+    pub fn bare() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The real path (on macOS the temp dir is behind the /var -> /private/var link), so the
+        // directories the fakes log compare equal to these.
+        let root = dir.path().canonicalize().expect("temp dir");
+        let bin = root.join("bin");
+        let state = root.join("state");
+        let project = root.join("project");
+        for d in [&bin, &state, &project] {
+            std::fs::create_dir_all(d).expect("mkdir");
         }
         let env = Env {
             dir,
