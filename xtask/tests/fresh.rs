@@ -2,6 +2,9 @@
 //! its one summary, `--json` that agrees with itself, flags a command cannot honour, closed
 //! pipes, completions, and the same no-cluster preflight everywhere.
 
+// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
+#![cfg(unix)]
+
 mod support;
 
 use support::Env;
