@@ -218,6 +218,7 @@ impl Config {
             config.images = Config::default_images();
         }
         config.apply_env(env)?;
+        config.prefer_buildkit_dockerfile(root, env);
         config.apply_flags(global);
         config.validate(&global.config)?;
         Ok(config)
@@ -290,6 +291,24 @@ impl Config {
             };
         }
         Ok(())
+    }
+
+    /// With `DOCKER_BUILDKIT` on, a Dockerfile named `Dockerfile` gives way to the
+    /// `buildkit.Dockerfile` beside it (the same build plus cache mounts for the Cargo registry
+    /// and target directory), when there is one. Only on that explicit setting: the classic
+    /// builder rejects `RUN --mount`, so the choice is never a guess about the engine.
+    fn prefer_buildkit_dockerfile(&mut self, root: &Path, env: &dyn Fn(&str) -> Option<String>) {
+        // The values Go's strconv.ParseBool reads as true, as the Docker CLI parses the variable.
+        let on = env("DOCKER_BUILDKIT")
+            .is_some_and(|v| matches!(v.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+        let dockerfile = &self.build.dockerfile;
+        if !on || dockerfile.file_name() != Some(std::ffi::OsStr::new("Dockerfile")) {
+            return;
+        }
+        let buildkit = dockerfile.with_file_name("buildkit.Dockerfile");
+        if root.join(&buildkit).is_file() {
+            self.build.dockerfile = buildkit;
+        }
     }
 
     fn apply_flags(&mut self, global: &Global) {

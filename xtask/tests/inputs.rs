@@ -272,3 +272,55 @@ fn a_secret_set_is_refused_with_a_pointer_to_dotenv() {
     assert_eq!(raw.code, 2, "{raw}");
     assert!(raw.stderr.contains("help:"), "{raw}");
 }
+
+/// With `DOCKER_BUILDKIT=1` the build uses `buildkit.Dockerfile` (cache mounts) beside the
+/// Dockerfile; without it, or without that file, the Dockerfile the classic builder accepts.
+#[test]
+fn docker_buildkit_on_builds_with_the_cache_mount_dockerfile() {
+    let env = project();
+    let files = |env: &Env| -> Vec<String> {
+        env.mutating_calls()
+            .iter()
+            .filter(|c| c.tool == "docker" && c.argv.starts_with("build "))
+            .filter_map(|c| {
+                let words: Vec<&str> = c.argv.split(' ').collect();
+                let i = words.iter().position(|w| *w == "--file")?;
+                words.get(i + 1).map(|f| f.to_string())
+            })
+            .collect()
+    };
+    // No buildkit.Dockerfile: the Dockerfile even with BuildKit on.
+    env.xtask_with(&["build"], &[("DOCKER_BUILDKIT", "1")]).ok();
+    let used = files(&env);
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        used.iter().all(|f| f.ends_with("deploy/docker/Dockerfile")),
+        "{used:?}"
+    );
+
+    env.write(
+        "deploy/docker/buildkit.Dockerfile",
+        "ARG PROFILE=release\nFROM scratch AS backend\nUSER 65532\nFROM scratch AS frontend\nUSER 65532\n",
+    );
+    env.clear_calls();
+    env.xtask_with(&["build", "--fast"], &[("DOCKER_BUILDKIT", "1")])
+        .ok();
+    let used = files(&env);
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        used.iter()
+            .all(|f| f.ends_with("deploy/docker/buildkit.Dockerfile")),
+        "{used:?}"
+    );
+
+    // BuildKit off (or unset): the classic Dockerfile again.
+    env.clear_calls();
+    env.xtask_with(&["build", "--fast"], &[("DOCKER_BUILDKIT", "0")])
+        .ok();
+    let used = files(&env);
+    assert_eq!(used.len(), 2, "{used:?}");
+    assert!(
+        used.iter().all(|f| f.ends_with("deploy/docker/Dockerfile")),
+        "{used:?}"
+    );
+}
