@@ -24,7 +24,31 @@ pub fn provider(cx: &Ctx) -> Result<Provider> {
 }
 
 fn kubectl_ai_config_exists() -> bool {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .is_some_and(|h| h.join(".config/kubectl-ai/config.yaml").is_file())
+    kubectl_ai_config_dirs()
+        .iter()
+        .any(|d| d.join("kubectl-ai").join("config.yaml").is_file())
+}
+
+/// Where kubectl-ai looks for `kubectl-ai/config.yaml`: the user's configuration folder (Go's
+/// `os.UserConfigDir`: `%AppData%` on Windows, `~/Library/Application Support` on macOS,
+/// `$XDG_CONFIG_HOME` or `~/.config` elsewhere), then `~/.config` on every host.
+fn kubectl_ai_config_dirs() -> Vec<PathBuf> {
+    let home = std::env::home_dir();
+    let mut dirs = Vec::new();
+    if cfg!(windows) {
+        dirs.extend(std::env::var_os("APPDATA").map(PathBuf::from));
+    } else if cfg!(target_os = "macos") {
+        dirs.extend(
+            home.as_ref()
+                .map(|h| h.join("Library").join("Application Support")),
+        );
+    } else {
+        dirs.extend(
+            std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        );
+    }
+    dirs.extend(home.map(|h| h.join(".config")));
+    dirs
 }

@@ -453,7 +453,20 @@ fn program_path(program: &str) -> PathBuf {
     if p.components().count() > 1 {
         return p.to_path_buf();
     }
-    which::which(program).unwrap_or_else(|_| p.to_path_buf())
+    find_program(program).unwrap_or_else(|| p.to_path_buf())
+}
+
+/// The path of the program `name` on PATH: on Windows `which` tries each extension of
+/// `PATHEXT` (`kubectl.exe`, `kubectl.cmd`, ...); without `PATHEXT` it still finds `name.exe`.
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    which::which(name).ok().or_else(|| {
+        let exe = std::env::consts::EXE_SUFFIX;
+        if exe.is_empty() || name.ends_with(exe) {
+            None
+        } else {
+            which::which(format!("{name}{exe}")).ok()
+        }
+    })
 }
 
 /// The error for a program that is not on PATH.

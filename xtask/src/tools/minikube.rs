@@ -269,6 +269,13 @@ pub fn enable_addon(r: &Runner, profile: &str, addon: &str) -> Result<()> {
 }
 
 /// The variables that point docker at the profile's daemon (`minikube docker-env`).
+///
+/// `--shell bash` on every host: without it minikube guesses the shell (cmd or PowerShell
+/// syntax on Windows). Its bash form writes each value between double quotes exactly as it is,
+/// with no escaping, so a Windows `DOCKER_CERT_PATH` (`C:\Users\me\.minikube\certs`) reads back
+/// unchanged; its Go template writes LF line ends on every host (CRLF would be read too).
+/// `--shell none --output json` (minikube 1.23+) gives the same values as a JSON object; the bash
+/// form is kept as the one form every minikube release prints alike.
 pub fn docker_env(r: &Runner, profile: &str) -> Result<Vec<(String, String)>> {
     let out = r.run(
         &minikube(profile)
@@ -426,6 +433,21 @@ mod tests {
             env[1],
             ("DOCKER_HOST".into(), "tcp://127.0.0.1:32842".into())
         );
+    }
+
+    #[test]
+    fn docker_env_keeps_a_windows_cert_path_as_it_is() {
+        let env = parse_docker_env(
+            "export DOCKER_TLS_VERIFY=\"1\"\r\nexport DOCKER_HOST=\"tcp://127.0.0.1:50123\"\r\nexport DOCKER_CERT_PATH=\"C:\\Users\\me\\.minikube\\certs\"\r\nexport MINIKUBE_ACTIVE_DOCKERD=\"minikube\"\r\n",
+        );
+        assert_eq!(
+            env[2],
+            (
+                "DOCKER_CERT_PATH".into(),
+                r"C:\Users\me\.minikube\certs".into()
+            )
+        );
+        assert_eq!(env[3].1, "minikube");
     }
 
     #[test]

@@ -29,9 +29,9 @@ pub fn require(name: &str, hint: &str) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// The path of `name` on PATH, if any.
+/// The path of `name` on PATH, if any (`name.exe` and the other Windows extensions there).
 pub fn find(name: &str) -> Option<PathBuf> {
-    which::which(name).ok()
+    crate::run::find_program(name)
 }
 
 /// Parses JSON from a tool's stdout, naming the tool when it is not what was expected.

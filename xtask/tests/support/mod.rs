@@ -124,8 +124,13 @@ impl Env {
     pub fn bare() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         // The real path (on macOS the temp dir is behind the /var -> /private/var link), so the
-        // directories the fakes log compare equal to these.
-        let root = dir.path().canonicalize().expect("temp dir");
+        // directories the fakes log compare equal to these. Windows would give a `\\?\` path,
+        // which some tools refuse: it keeps the plain one.
+        let root = if cfg!(unix) {
+            dir.path().canonicalize().expect("temp dir")
+        } else {
+            dir.path().to_path_buf()
+        };
         let bin = root.join("bin");
         let state = root.join("state");
         let project = root.join("project");
@@ -191,6 +196,7 @@ impl Env {
         let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
             .env_clear()
+            .envs(host_vars())
             .envs(vars.iter().copied())
             .env("PATH", &self.bin)
             .env("HOME", self.dir.path())
@@ -207,6 +213,7 @@ impl Env {
         Command::new(env!("CARGO_BIN_EXE_xtask"))
             .args(args)
             .env_clear()
+            .envs(host_vars())
             .env("PATH", &self.bin)
             .env("HOME", self.dir.path())
             .env("FAKE_STATE", &self.state)
@@ -297,6 +304,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, &dest).expect("copy");
         }
     }
+}
+
+/// What a program needs from the environment on this host beyond PATH: on Windows `SystemRoot`
+/// (sockets and some system libraries need it); nothing elsewhere. `PATHEXT` stays out, so the
+/// xtask must find `tool.exe` without it.
+fn host_vars() -> Vec<(&'static str, std::ffi::OsString)> {
+    if !cfg!(windows) {
+        return Vec::new();
+    }
+    ["SystemRoot"]
+        .into_iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (k, v)))
+        .collect()
 }
 
 fn which(name: &str) -> Option<PathBuf> {

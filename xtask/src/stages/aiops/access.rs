@@ -123,6 +123,8 @@ fn create_private_dir(d: &Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new().mode(0o700).create(d)
 }
 
+/// Windows: the folder is in the user's own %TEMP% (in the user profile), whose ACL grants only
+/// the user, SYSTEM and Administrators; the folder and the file inherit it.
 #[cfg(not(unix))]
 fn create_private_dir(d: &Path) -> std::io::Result<()> {
     std::fs::create_dir(d)

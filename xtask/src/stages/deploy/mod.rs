@@ -395,7 +395,13 @@ impl DeployStage {
                 )?);
                 secret_done = true;
             }
-            let shown = format!("{}/{name}", self.config.deploy.manifests.display());
+            let shown = self
+                .config
+                .deploy
+                .manifests
+                .join(&name)
+                .display()
+                .to_string();
             let rendered = raw::substitute(&text, &vars, &shown)?;
             for d in raw::documents(&rendered) {
                 let doc = Doc::new(&file, &d, false).with_context(|| format!("reading {shown}"))?;
@@ -549,7 +555,9 @@ impl TempFile {
             .prefix("todo-chatbot-")
             .tempdir()
             .context("could not create a private temporary directory")?;
-        // Only this user may list or enter it (nobody else can write into it either way).
+        // Only this user may list or enter it (nobody else can write into it either way). On
+        // Windows the folder is made in the user's own %TEMP% (in the user profile), whose ACL
+        // grants only the user, SYSTEM and Administrators, and the file inherits that ACL.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
