@@ -327,6 +327,26 @@ fn diagnosis(c: &Cluster, p: &Problem) -> Result<GateResult> {
     Ok(GateResult::Fail { detail, help })
 }
 
+/// Waits (at most 30 s, or `timeout` when shorter) until Service `svc` has a ready endpoint.
+pub fn wait_endpoints(c: &Cluster, svc: &str, ns: &str, timeout: Duration) -> Result<GateResult> {
+    let deadline = Instant::now() + Duration::from_secs(30).min(timeout);
+    loop {
+        let (ready, total) = c.kube.service_endpoints(svc)?;
+        if ready > 0 {
+            return Ok(GateResult::Pass(format!("{ready} ready endpoint(s)")));
+        }
+        if Instant::now() >= deadline {
+            return Ok(GateResult::Fail {
+                detail: format!("service/{svc} has no ready endpoint ({total} not ready)"),
+                help: format!(
+                    "its selector must match ready pods: `kubectl get endpointslices -n {ns} -l kubernetes.io/service-name={svc}` and `kubectl get pods -n {ns} --show-labels`"
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::{Database, DeployStage};
+use crate::ctx::Ctx;
 use crate::error::usage;
 use crate::project::objects::{HASH_ANNOTATION, SECRET_NAME, TOKEN_ANNOTATION, short_hash};
 
@@ -235,6 +237,67 @@ pub fn secret_yaml(namespace: &str, data: &BTreeMap<String, String>) -> String {
         s.push_str(&format!("  {k}: {quoted}\n"));
     }
     s
+}
+
+impl DeployStage {
+    /// Renders the objects of the mode, in apply order.
+    pub(super) fn render(
+        &self,
+        cx: &Ctx,
+        images: &BTreeMap<String, String>,
+        database: Database,
+        secret: &BTreeMap<String, String>,
+    ) -> Result<Vec<Doc>> {
+        let dir = cx.root.join(&self.config.deploy.manifests);
+        let files = manifest_files(&dir, database == Database::Internal)?;
+        let mut vars: BTreeMap<&str, String> = BTreeMap::new();
+        vars.insert("NAMESPACE", self.ns().to_string());
+        for (key, var) in [
+            ("backend", "BACKEND_IMAGE"),
+            ("frontend", "FRONTEND_IMAGE"),
+            ("postgres", "POSTGRES_IMAGE"),
+        ] {
+            if let Some(i) = images.get(key) {
+                vars.insert(var, i.clone());
+            }
+        }
+        let mut docs = Vec::new();
+        let mut secret_done = false;
+        for (name, text) in files {
+            let file = name.rsplit('/').next().unwrap_or(&name).to_string();
+            if !secret_done && file.as_str() > "15" {
+                docs.push(Doc::new(
+                    "15-secret",
+                    &secret_yaml(self.ns(), secret),
+                    true,
+                )?);
+                secret_done = true;
+            }
+            let shown = self
+                .config
+                .deploy
+                .manifests
+                .join(&name)
+                .display()
+                .to_string();
+            let rendered = substitute(&text, &vars, &shown)?;
+            for d in documents(&rendered) {
+                let doc = Doc::new(&file, &d, false).with_context(|| format!("reading {shown}"))?;
+                // With Helm only the Namespace comes from the raw manifests.
+                if !self.opts.helm || doc.kind == "Namespace" {
+                    docs.push(doc);
+                }
+            }
+        }
+        if !secret_done {
+            docs.push(Doc::new(
+                "15-secret",
+                &secret_yaml(self.ns(), secret),
+                true,
+            )?);
+        }
+        Ok(docs)
+    }
 }
 
 #[cfg(test)]

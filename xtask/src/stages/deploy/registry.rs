@@ -3,12 +3,47 @@
 //! pushed, unless the registry has that tag already (the tag is a content digest, so a tag the
 //! registry has is the same image).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::ctx::Ctx;
 use crate::error::failure;
+use crate::project::images::desired_images;
 use crate::run::{Call, Runner};
+
+/// Image key → the reference the pods run (with the registry in front when one is set).
+pub type References = BTreeMap<String, String>;
+/// (local `name:tag`, registry reference) of each image the registry lacks.
+pub type ToPush = Vec<(String, String)>;
+
+impl super::DeployStage {
+    /// The references the pods run and the images the registry lacks.
+    pub(super) fn images(&self, cx: &Ctx) -> Result<(References, ToPush)> {
+        let keys: Vec<(String, crate::config::Image)> = self
+            .config
+            .images
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let desired = desired_images(cx, &self.config, &keys)?;
+        let mut images = BTreeMap::new();
+        let mut to_push = Vec::new();
+        for want in desired.images {
+            let remote = self.image_ref(&want.image);
+            if self.opts.registry.is_some() {
+                let present = has(&cx.runner, &remote)?;
+                cx.ui.detail(&format!("registry has {remote}: {present}"));
+                if !present {
+                    to_push.push((want.image.clone(), remote.clone()));
+                }
+            }
+            images.insert(want.key, remote);
+        }
+        Ok((images, to_push))
+    }
+}
 
 /// Does the registry have `remote`? (`docker manifest inspect`, read-only.)
 pub fn has(r: &Runner, remote: &str) -> Result<bool> {

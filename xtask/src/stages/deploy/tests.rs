@@ -1,3 +1,4 @@
+use super::secret::random_password;
 use super::*;
 
 fn doc(order: &str, kind: &str, name: &str, secret: bool) -> Doc {
