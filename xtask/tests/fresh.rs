@@ -270,3 +270,90 @@ fn docs_check_fails_on_a_doc_that_contradicts_the_code() {
     assert_eq!(json.code, 1, "{json}");
     assert_eq!(json.json()["ok"], false, "{json}");
 }
+
+#[test]
+fn doctor_reports_the_engine_version_and_buildkit() {
+    let env = Env::new();
+    env.knob("engine-version", "20.10.24");
+    let run = env.xtask(&["doctor", "--json"]);
+    run.ok();
+    let json = run.json();
+    let docker = json["observed"]["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "docker"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        docker["version"], "20.10.24",
+        "the engine's, not the client's: {run}"
+    );
+    let note = docker["note"].as_str().unwrap_or("");
+    assert!(note.contains("client 28.3.0"), "{note}");
+    assert!(
+        note.contains("BuildKit available (buildx v0.25.0)"),
+        "{note}"
+    );
+
+    env.knob("no-buildx", "");
+    let run = env.xtask(&["doctor"]);
+    run.ok();
+    assert!(run.stdout.contains("no BuildKit"), "{run}");
+}
+
+#[test]
+fn doctor_says_start_docker_when_the_daemon_is_down() {
+    let env = Env::new();
+    env.knob("docker-down", "");
+    let run = env.xtask(&["doctor"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("help: start Docker"), "{run}");
+    assert!(!run.stderr.contains("help: install Docker"), "{run}");
+    assert!(
+        run.stdout
+            .contains("the Docker daemon does not answer (the client is installed)"),
+        "{run}"
+    );
+    // Without the client at all, it is still "install Docker".
+    let env = Env::new();
+    env.remove_tool("docker");
+    let run = env.xtask(&["doctor"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("help: install Docker"), "{run}");
+}
+
+#[test]
+fn a_base_image_that_cannot_be_pulled_is_named_with_the_ways_to_provide_it() {
+    let env = Env::new();
+    env.write(
+        "deploy/docker/Dockerfile",
+        "ARG RUST_IMAGE=rust:1.95-slim-bookworm\nARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot\nFROM ${RUST_IMAGE} AS build\nFROM ${RUNTIME_IMAGE} AS backend\nUSER 65532\nFROM ${RUNTIME_IMAGE} AS frontend\nUSER 65532\n",
+    );
+    env.fail(
+        "docker-build",
+        1,
+        "Step 1/7 : ARG RUST_IMAGE=rust:1.95-slim-bookworm\nStep 3/7 : FROM ${RUST_IMAGE} AS build\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 127.0.0.11:53: no such host",
+    );
+    let run = env.xtask(&["build", "--no-cluster"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains(
+            "could not pull the base image `rust:1.95-slim-bookworm` (build arg RUST_IMAGE)"
+        ),
+        "{run}"
+    );
+    assert!(run.stderr.contains("no such host"), "{run}");
+    let help = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("help: "))
+        .unwrap_or_default();
+    for want in [
+        "RUST_IMAGE = \"IMAGE\"",
+        "[build.args] in deploy/pipeline.toml",
+        "docker load",
+        ".ci/base-images.sh",
+    ] {
+        assert!(help.contains(want), "no `{want}` in the help: {run}");
+    }
+    assert!(!run.stderr.contains("fix the error above"), "{run}");
+}

@@ -81,6 +81,47 @@ impl ToolCheck {
     }
 }
 
+/// Docker: the ENGINE's version (the daemon's, which builds the images; the client's only when
+/// the daemon does not answer), whether BuildKit (the buildx plugin) is there, and "start
+/// Docker" rather than "install Docker" when the client is there but its daemon is down.
+fn docker_check(r: &crate::run::Runner) -> ToolCheck {
+    let mut d = ToolCheck::new("docker", true, Some(docker::MIN), docker::INSTALL_HINT);
+    let mut seen = None;
+    d = d.probe(Some(docker::MIN), |_| {
+        let v = docker::Docker::local().version(r)?;
+        let engine = v.server;
+        seen = Some(v);
+        Ok(engine)
+    });
+    let Some(v) = seen else {
+        return d;
+    };
+    let client = v
+        .client
+        .map(|c| format!("client {c}"))
+        .unwrap_or_else(|| "client version unknown".into());
+    match &v.daemon_error {
+        None => {
+            let buildkit = match docker::buildx_version(r) {
+                Ok(Some(b)) => format!("BuildKit available (buildx {b})"),
+                Ok(None) => "no BuildKit (docker has no buildx plugin: the classic builder builds the images)".into(),
+                Err(e) => format!("BuildKit unknown ({})", first_line(&crate::error::render(&e))),
+            };
+            d.note = format!("engine (daemon) reachable; {client}; {buildkit}");
+        }
+        Some(e) => {
+            // The client answered, so Docker is installed: it needs starting, not installing.
+            d.version = v.client.map(|c| c.to_string());
+            d.note = format!("{client}; daemon NOT reachable");
+            d.problem = Some(format!(
+                "the Docker daemon does not answer (the client is installed): {e}"
+            ));
+            d.hint = docker::START_HINT;
+        }
+    }
+    d
+}
+
 fn first_line(s: &str) -> String {
     s.lines()
         .next()
@@ -119,24 +160,7 @@ impl Stage for Doctor {
         let r = &cx.runner;
         let mut tools = Vec::new();
 
-        let mut d = ToolCheck::new("docker", true, Some(docker::MIN), docker::INSTALL_HINT);
-        let mut daemon = None;
-        d = d.probe(Some(docker::MIN), |_| {
-            let v = docker::Docker::local().version(r)?;
-            daemon = Some(v.daemon_error.clone());
-            Ok(v.client)
-        });
-        match daemon {
-            Some(None) => d.note = "daemon reachable".into(),
-            Some(Some(e)) => {
-                d.note = "daemon NOT reachable".into();
-                if d.problem.is_none() {
-                    d.problem = Some(format!("the Docker daemon does not answer: {e}"));
-                }
-            }
-            None => {}
-        }
-        tools.push(d);
+        tools.push(docker_check(r));
 
         tools.push(
             ToolCheck::new(

@@ -21,6 +21,36 @@ pub const MIN: Version = Version::new(20, 10, 0);
 pub const INSTALL_HINT: &str =
     "install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop";
 
+/// The fix when the client is there but its daemon does not answer.
+pub const START_HINT: &str = "start Docker: `sudo systemctl start docker` (Docker Engine on Linux), or open Docker Desktop; then check with `docker info`";
+
+/// The BuildKit builder as `docker buildx version` reports it: `Some(version)` when the buildx
+/// plugin answers, `None` when docker has no `buildx` command (the classic builder only).
+pub fn buildx_version(r: &Runner) -> Result<Option<String>> {
+    let call = Call::new("docker")
+        .args(["buildx", "version"])
+        .ok_codes(&[0, 1, 125])
+        .timeout(Duration::from_secs(20));
+    let out = r.run(&call)?;
+    Ok(parse_buildx_version(out.code, &out.stdout))
+}
+
+/// `github.com/docker/buildx v0.14.1 59582ee` → `v0.14.1`; a failed call → None.
+fn parse_buildx_version(code: i32, stdout: &str) -> Option<String> {
+    if code != 0 {
+        return None;
+    }
+    let line = stdout.lines().next()?.trim();
+    let word = line
+        .split_whitespace()
+        .find(|w| {
+            w.trim_start_matches('v')
+                .starts_with(|c: char| c.is_ascii_digit())
+        })
+        .unwrap_or(line);
+    Some(word.to_string())
+}
+
 /// Which daemon a [`Docker`] talks to.
 #[derive(Debug, Clone, Default)]
 pub struct Docker {
@@ -158,9 +188,27 @@ impl Docker {
         if out.skipped || out.code == 0 {
             return Ok(out);
         }
+        let log = format!("{}\n{}", out.stdout, out.stderr);
+        // A base image that cannot be pulled is no fault of the Dockerfile: name it and the
+        // ways to provide it.
+        let dockerfile = std::fs::read_to_string(&spec.dockerfile).unwrap_or_default();
+        if let Some((bases, line)) = pull_failure(&log, &base_images(&dockerfile, &spec.build_args))
+        {
+            return Err(failure(
+                r.redact(&format!(
+                    "`{}` could not pull the base image {}: {line}",
+                    call.line(),
+                    bases
+                        .iter()
+                        .map(|b| b.describe())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )),
+                provide_hint(&bases, &self.daemon),
+            ));
+        }
         // A compile error is the useful part, and it is rarely among the last lines: cargo ends
         // with a summary and docker with its own.
-        let log = format!("{}\n{}", out.stdout, out.stderr);
         let (what, excerpt) = match compiler_error(&log, COMPILER_ERROR_LINES) {
             Some(e) => ("the compiler said", e),
             None => ("last lines of its output", crate::run::last_lines(&log, 12)),
@@ -175,6 +223,146 @@ impl Docker {
             hint,
         ))
     }
+}
+
+/// A base image a Dockerfile starts from (a `FROM` that is not an earlier stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseImage {
+    /// The image, with `${ARG}` resolved from the build args over the Dockerfile's defaults.
+    pub image: String,
+    /// The build arg that names it, when the `FROM` line uses one.
+    pub arg: Option<String>,
+}
+
+impl BaseImage {
+    fn describe(&self) -> String {
+        match &self.arg {
+            Some(a) => format!("`{}` (build arg {a})", self.image),
+            None => format!("`{}`", self.image),
+        }
+    }
+}
+
+/// The base images of a Dockerfile, in order, each once.
+pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<BaseImage> {
+    let mut defaults: BTreeMap<String, String> = BTreeMap::new();
+    let mut stages: Vec<String> = Vec::new();
+    let mut out: Vec<BaseImage> = Vec::new();
+    for line in dockerfile.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        let Some(keyword) = words.next() else {
+            continue;
+        };
+        if keyword.eq_ignore_ascii_case("ARG") {
+            if let Some((k, v)) = words.next().and_then(|kv| kv.split_once('=')) {
+                defaults
+                    .entry(k.to_string())
+                    .or_insert_with(|| v.trim_matches('"').to_string());
+            }
+        } else if keyword.eq_ignore_ascii_case("FROM") {
+            let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+            let Some(from) = rest.first() else {
+                continue;
+            };
+            let arg = from
+                .strip_prefix("${")
+                .and_then(|a| a.strip_suffix('}'))
+                .or_else(|| from.strip_prefix('$'))
+                .map(String::from);
+            let image = match &arg {
+                Some(a) => build_args
+                    .iter()
+                    .find(|(k, _)| k == a)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| defaults.get(a).cloned())
+                    .unwrap_or_default(),
+                None => from.to_string(),
+            };
+            let earlier_stage = stages.contains(&image);
+            if let [_, as_kw, name, ..] = rest.as_slice()
+                && as_kw.eq_ignore_ascii_case("AS")
+            {
+                stages.push(name.to_string());
+            }
+            if !image.is_empty()
+                && image != "scratch"
+                && !earlier_stage
+                && !out.iter().any(|b| b.image == image)
+            {
+                out.push(BaseImage { image, arg });
+            }
+        }
+    }
+    out
+}
+
+/// What registries and builders say when an image cannot be pulled.
+const PULL_FAILURES: &[&str] = &[
+    "failed to resolve source metadata",
+    "pull access denied",
+    "manifest unknown",
+    "not found: manifest",
+    "error pulling image",
+    "no such host",
+    "failed to do request",
+    "tls handshake timeout",
+    "repository does not exist",
+    "toomanyrequests",
+    "dial tcp",
+];
+
+/// When a failed build's log says a base image could not be pulled: the base images it names
+/// (all of them when it names none) and the log line that says so.
+pub fn pull_failure<'a>(log: &str, bases: &'a [BaseImage]) -> Option<(Vec<&'a BaseImage>, String)> {
+    let line = log.lines().find(|l| {
+        let lower = l.to_ascii_lowercase();
+        PULL_FAILURES.iter().any(|m| lower.contains(m))
+    })?;
+    let named: Vec<&BaseImage> = bases
+        .iter()
+        .filter(|b| {
+            log.contains(&b.image) || log.contains(&format!("docker.io/library/{}", b.image))
+        })
+        .collect();
+    let bases: Vec<&BaseImage> = if named.is_empty() {
+        bases.iter().collect()
+    } else {
+        named
+    };
+    if bases.is_empty() {
+        return None;
+    }
+    Some((bases, line.trim().to_string()))
+}
+
+/// The ways to provide base images that cannot be pulled.
+fn provide_hint(bases: &[&BaseImage], daemon: &str) -> String {
+    let args: Vec<String> = bases
+        .iter()
+        .filter_map(|b| b.arg.as_ref().map(|a| format!("{a} = \"IMAGE\"")))
+        .collect();
+    let names: Vec<&str> = bases.iter().map(|b| b.image.as_str()).collect();
+    let daemon = if daemon.is_empty() || daemon == "local" {
+        "the local Docker daemon".to_string()
+    } else {
+        format!("the Docker daemon the build uses ({daemon})")
+    };
+    let mut ways = Vec::new();
+    if !args.is_empty() {
+        ways.push(format!(
+            "name an image you can pull or already have under [build.args] in deploy/pipeline.toml ({})",
+            args.join(", ")
+        ));
+    }
+    ways.push(format!(
+        "put an image of that exact name into {daemon} (`docker pull` where a registry is reachable, `docker load -i FILE`, or `docker tag OTHER {}`)",
+        names.first().copied().unwrap_or("IMAGE")
+    ));
+    ways.push(
+        "without any registry, `bash .ci/base-images.sh` makes the project's default base images locally"
+            .to_string(),
+    );
+    format!("provide {}: {}", names.join(" and "), ways.join("; or "))
 }
 
 /// How many lines of a compile error a failed build shows.
@@ -350,6 +538,63 @@ mod tests {
                 .expect("present");
             assert!(!i.runs_as_non_root(), "{user:?}");
         }
+    }
+
+    #[test]
+    fn base_images_resolve_args_and_skip_stages() {
+        let dockerfile = "ARG RUST_IMAGE=rust:1.95-slim-bookworm\nARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot\nFROM ${RUST_IMAGE} AS deps\nFROM deps AS build\nFROM --platform=linux/amd64 ${RUNTIME_IMAGE} AS runtime\nFROM runtime AS backend\nFROM debian:bookworm-slim\nFROM scratch AS empty\n";
+        let args = vec![("RUNTIME_IMAGE".to_string(), "mine:1".to_string())];
+        let bases = super::base_images(dockerfile, &args);
+        let names: Vec<(&str, Option<&str>)> = bases
+            .iter()
+            .map(|b| (b.image.as_str(), b.arg.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("rust:1.95-slim-bookworm", Some("RUST_IMAGE")),
+                ("mine:1", Some("RUNTIME_IMAGE")),
+                ("debian:bookworm-slim", None)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pull_failure_names_the_base_image_from_either_builder() {
+        let bases = super::base_images(
+            "ARG RUST_IMAGE=rust:1.95-slim-bookworm\nARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot\nFROM ${RUST_IMAGE} AS deps\nFROM ${RUNTIME_IMAGE}\n",
+            &[],
+        );
+        let buildkit = "#3 ERROR: failed to resolve source metadata for docker.io/library/rust:1.95-slim-bookworm: failed to do request: Head \"https://registry-1.docker.io/v2/library/rust/manifests/1.95-slim-bookworm\": dial tcp: lookup registry-1.docker.io: no such host";
+        let (named, line) = super::pull_failure(buildkit, &bases).expect("a pull failure");
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].arg.as_deref(), Some("RUST_IMAGE"));
+        assert!(line.contains("no such host"));
+        let classic = "Step 1/20 : ARG RUST_IMAGE=rust:1.95-slim-bookworm\nStep 3/20 : FROM ${RUST_IMAGE} AS deps\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 127.0.0.11:53: no such host";
+        assert!(super::pull_failure(classic, &bases).is_some());
+        let hint = super::provide_hint(&named, "local");
+        for want in [
+            "RUST_IMAGE = \"IMAGE\"",
+            "[build.args]",
+            "docker tag OTHER rust:1.95-slim-bookworm",
+            ".ci/base-images.sh",
+        ] {
+            assert!(hint.contains(want), "{want}: {hint}");
+        }
+        assert!(super::pull_failure("error[E0308]: mismatched types", &bases).is_none());
+    }
+
+    #[test]
+    fn buildx_version_is_read_or_absent() {
+        assert_eq!(
+            super::parse_buildx_version(0, "github.com/docker/buildx v0.14.1 59582ee\n"),
+            Some("v0.14.1".into())
+        );
+        assert_eq!(
+            super::parse_buildx_version(0, "github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3\r\n"),
+            Some("0.13.1+ds1".into())
+        );
+        assert_eq!(super::parse_buildx_version(1, ""), None);
     }
 
     #[test]
