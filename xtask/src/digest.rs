@@ -62,6 +62,15 @@ pub fn is_scratch(name: &str) -> bool {
         || name.ends_with("___jb_old___")
 }
 
+/// A relative path as the digest and the inputs record name it: its parts joined with `/` on
+/// every host, so a Windows checkout (`app\\src\\main.rs`) names a file as Linux does.
+fn key(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -82,10 +91,7 @@ impl Inputs {
         for f in files {
             let bytes = std::fs::read(root.join(f))
                 .with_context(|| format!("could not read {}", f.display()))?;
-            out.insert(
-                f.to_string_lossy().into_owned(),
-                hex(&Sha256::digest(&bytes)),
-            );
+            out.insert(key(f), hex(&Sha256::digest(&bytes)));
         }
         Ok(Inputs {
             files: out,
@@ -183,7 +189,7 @@ pub fn digest(root: &Path, files: &[PathBuf], parts: &[String]) -> Result<String
     for f in files {
         let bytes = std::fs::read(root.join(f))
             .with_context(|| format!("could not read {}", f.display()))?;
-        h.update(f.to_string_lossy().as_bytes());
+        h.update(key(f).as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
@@ -198,6 +204,14 @@ pub fn digest(root: &Path, files: &[PathBuf], parts: &[String]) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_named_with_slashes_on_every_host() {
+        let rel = Path::new("app").join("src").join("main.rs");
+        assert_eq!(key(&rel), "app/src/main.rs");
+        let inputs = Inputs::read(tree().path(), &[rel], &[]).expect("read");
+        assert!(inputs.files.contains_key("app/src/main.rs"), "{inputs:?}");
+    }
 
     fn tree() -> tempfile::TempDir {
         let d = tempfile::tempdir().expect("tempdir");
