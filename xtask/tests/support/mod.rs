@@ -307,13 +307,14 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// What a program needs from the environment on this host beyond PATH: on Windows `SystemRoot`
-/// (sockets and some system libraries need it); nothing elsewhere. `PATHEXT` stays out, so the
-/// xtask must find `tool.exe` without it.
+/// (sockets and some system libraries need it) and `TEMP`/`TMP` (else the temporary folder is the
+/// Windows folder); nothing elsewhere. `PATHEXT` stays out, so the xtask must find `tool.exe`
+/// without it.
 fn host_vars() -> Vec<(&'static str, std::ffi::OsString)> {
     if !cfg!(windows) {
         return Vec::new();
     }
-    ["SystemRoot"]
+    ["SystemRoot", "TEMP", "TMP"]
         .into_iter()
         .filter_map(|k| std::env::var_os(k).map(|v| (k, v)))
         .collect()
