@@ -215,21 +215,6 @@ impl<'a> Mcp<'a> {
             .ok_or_else(|| anyhow!("MCP {method}: the answer has no result: {message}"))?;
         Ok((a, result))
     }
-
-    /// The names of the tools the server lists.
-    pub fn tool_names(&mut self) -> Result<Vec<String>> {
-        let (_, result) = self.request("tools/list", json!({}))?;
-        Ok(result
-            .get("tools")
-            .and_then(Value::as_array)
-            .map(|tools| {
-                tools
-                    .iter()
-                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
 }
 
 /// The JSON-RPC message with `id` from a JSON body or a `text/event-stream` body.

@@ -5,6 +5,7 @@
 //! it may use `tools/`, `run/`, `config`, `ctx` and `ui`, never a stage.
 
 pub mod ai;
+pub mod api;
 pub mod doc_facts;
 pub mod docs_gen;
 pub mod forward;

@@ -9,9 +9,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 mod static_checks;
 
@@ -19,7 +18,8 @@ use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
-use crate::project::http::{Client, Mcp};
+use crate::project::api::{self, Api, Refused};
+use crate::project::http::{Answer, Client};
 use crate::project::objects::find_service;
 use crate::run::Supervised;
 use crate::tools::kubectl::{self, Kube, Pod};
@@ -257,11 +257,11 @@ fn unique(prefix: &str) -> String {
 /// The HTTP checks against the forwarded backend (`b`) and frontend (`f`) URLs.
 pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
     let client = Client::new(Duration::from_secs(15));
-    let expect = |url: &str, want: u16, contains: &str| -> Result<GateResult> {
+    let expect = |url: &str, ok: &dyn Fn(&Answer) -> bool| -> Result<GateResult> {
         let a = client
             .wait_ok(url, Duration::from_secs(20))
             .or_else(|_| client.get(url))?;
-        Ok(if a.status == want && a.body.contains(contains) {
+        Ok(if ok(&a) {
             GateResult::Pass(format!("{} ({} bytes)", a.status, a.body.len()))
         } else {
             GateResult::Fail {
@@ -275,127 +275,44 @@ pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
         })
     };
     report.gate(cx, "backend /health", || {
-        expect(&format!("{b}/health"), 200, "ok")
+        expect(&format!("{b}/health"), &|a| api::is_status(a, "ok"))
     });
     report.gate(cx, "backend /ready", || {
-        expect(&format!("{b}/ready"), 200, "ready")
+        expect(&format!("{b}/ready"), &|a| api::is_status(a, "ready"))
     });
-    report.gate(cx, "frontend /", || expect(&format!("{f}/"), 200, "<"));
-
-    let mut auth: Option<String> = None;
-    let user = match login(&client, b, &mut auth) {
-        Ok(u) => u,
+    report.gate(cx, "frontend /", || {
+        expect(&format!("{f}/"), &|a| {
+            a.status == 200 && a.body.contains('<')
+        })
+    });
+    let api = match sign_in(&client, b, f) {
+        Ok(api) => api,
         Err(e) => {
             report.gate(cx, "sign-up for the checks", || Err(e));
             return;
         }
     };
-    let headers: Vec<(&str, String)> = auth
-        .iter()
-        .map(|t| ("authorization", format!("Bearer {t}")))
-        .collect();
-    let hdr: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let api = format!("{f}/api/{user}");
     let title = unique("verify-task");
     let chat_name = unique("verify-chat");
     let mut created: Vec<i64> = Vec::new();
-
     report.gate(cx, "create a task through the frontend", || {
-        let a = client.send(
-            "POST",
-            &format!("{api}/tasks"),
-            Some(&json!({"title": title})),
-            &hdr,
-        )?;
-        if a.status != 201 {
-            return Ok(api_fail("POST tasks", a.status, &a.body));
-        }
-        let id = a
-            .json()?
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| anyhow!("no id in {}", a.body))?;
-        created.push(id);
-        Ok(GateResult::Pass(format!("task {id}")))
-    });
-    report.gate(cx, "chat turn adds a task", || {
-        let a = client.send(
-            "POST",
-            &format!("{api}/chat"),
-            Some(&json!({"message": format!("add {chat_name}")})),
-            &hdr,
-        )?;
-        if a.status != 200 {
-            return Ok(api_fail("POST chat", a.status, &a.body));
-        }
-        let v = a.json()?;
-        let calls: Vec<String> = v
-            .get("tool_calls")
-            .and_then(Value::as_array)
-            .map(|c| {
-                c.iter()
-                    .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(if calls.iter().any(|c| c == "add_task") {
-            GateResult::Pass(format!("tool calls: {}", calls.join(", ")))
-        } else {
-            GateResult::Fail {
-                detail: format!(
-                    "the chat answer called no add_task: {}",
-                    a.body.chars().take(200).collect::<String>()
-                ),
-                help: "check the backend's agent setting (AGENT) and its log".into(),
+        Ok(match api.create_task(&title)? {
+            Ok(task) => {
+                created.push(task.id);
+                GateResult::Pass(format!("task {}", task.id))
             }
+            Err(r) => api_fail("POST tasks", &r),
         })
     });
+    report.gate(cx, "chat turn adds a task", || chat_adds(&api, &chat_name));
     report.gate(cx, "list shows both tasks", || {
-        let a = client.send("GET", &format!("{api}/tasks?status=all"), None, &hdr)?;
-        if a.status != 200 {
-            return Ok(api_fail("GET tasks", a.status, &a.body));
-        }
-        let list = a.json()?;
-        let items = list.as_array().cloned().unwrap_or_default();
-        let find = |needle: &str| {
-            items.iter().find(|t| {
-                t.get("title")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.contains(needle))
-            })
-        };
-        if let Some(id) = find(&chat_name)
-            .and_then(|t| t.get("id"))
-            .and_then(Value::as_i64)
-        {
-            created.push(id);
-        }
-        Ok(match (find(&title), find(&chat_name)) {
-            (Some(_), Some(_)) => GateResult::Pass(format!("{} tasks listed", items.len())),
-            (t, c) => GateResult::Fail {
-                detail: format!(
-                    "missing from the list:{}{}",
-                    if t.is_none() {
-                        format!(" `{title}`")
-                    } else {
-                        String::new()
-                    },
-                    if c.is_none() {
-                        format!(" `{chat_name}` (added by chat)")
-                    } else {
-                        String::new()
-                    }
-                ),
-                help: "the backend did not store the task: see its log".into(),
-            },
-        })
+        lists_both(&api, &title, &chat_name, &mut created)
     });
     report.gate(cx, "clean up the created tasks", || {
         let mut left = Vec::new();
         for id in &created {
-            let a = client.send("DELETE", &format!("{api}/tasks/{id}"), None, &hdr)?;
-            if a.status != 204 {
-                left.push(format!("{id} ({})", a.status));
+            if let Err(r) = api.delete_task(*id)? {
+                left.push(format!("{id} ({})", r.status));
             }
         }
         Ok(if left.is_empty() {
@@ -403,13 +320,12 @@ pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
         } else {
             GateResult::Fail {
                 detail: format!("could not delete tasks {}", left.join(", ")),
-                help: format!("delete them by hand: DELETE /api/{user}/tasks/ID"),
+                help: format!("delete them by hand: DELETE /api/{}/tasks/ID", api.user()),
             }
         })
     });
     report.gate(cx, "MCP tools/list", || {
-        let mut mcp = Mcp::connect(&client, &format!("{b}/mcp"), auth.as_deref())?;
-        let names = mcp.tool_names()?;
+        let names = api.mcp_tools()?;
         let missing: Vec<&str> = MCP_TOOLS
             .iter()
             .copied()
@@ -426,6 +342,59 @@ pub fn app_checks(cx: &Ctx, report: &mut Report, b: &str, f: &str) {
     });
 }
 
+/// A chat turn asked to add `name` calls the `add_task` tool.
+fn chat_adds(api: &Api, name: &str) -> Result<GateResult> {
+    let (answer, body) = match api.chat(&format!("add {name}"))? {
+        Ok(a) => a,
+        Err(r) => return Ok(api_fail("POST chat", &r)),
+    };
+    let calls: Vec<&str> = answer.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    Ok(if calls.contains(&"add_task") {
+        GateResult::Pass(format!("tool calls: {}", calls.join(", ")))
+    } else {
+        GateResult::Fail {
+            detail: format!(
+                "the chat answer called no add_task: {}",
+                body.chars().take(200).collect::<String>()
+            ),
+            help: "check the backend's agent setting (AGENT) and its log".into(),
+        }
+    })
+}
+
+/// The list shows the task `title` and the one the chat added (`chat_name`, whose id joins
+/// `created` for the clean-up).
+fn lists_both(
+    api: &Api,
+    title: &str,
+    chat_name: &str,
+    created: &mut Vec<i64>,
+) -> Result<GateResult> {
+    let items = match api.tasks("status=all")? {
+        Ok(items) => items,
+        Err(r) => return Ok(api_fail("GET tasks", &r)),
+    };
+    let find = |needle: &str| items.iter().find(|t| t.title.contains(needle));
+    if let Some(t) = find(chat_name) {
+        created.push(t.id);
+    }
+    let mut missing = String::new();
+    if find(title).is_none() {
+        missing.push_str(&format!(" `{title}`"));
+    }
+    if find(chat_name).is_none() {
+        missing.push_str(&format!(" `{chat_name}` (added by chat)"));
+    }
+    Ok(if missing.is_empty() {
+        GateResult::Pass(format!("{} tasks listed", items.len()))
+    } else {
+        GateResult::Fail {
+            detail: format!("missing from the list:{missing}"),
+            help: "the backend did not store the task: see its log".into(),
+        }
+    })
+}
+
 /// The persistence check: a task created through the frontend, the backend Deployment
 /// (`deployment`, named like its Service) restarted and rolled out, the task listed again through
 /// the frontend (whose port-forward outlives the backend's pods), then deleted.
@@ -439,39 +408,23 @@ fn restart_check(
 ) {
     let ns = kube.namespace;
     let client = Client::new(Duration::from_secs(15));
-    let mut auth: Option<String> = None;
-    let user = match login(&client, b, &mut auth) {
-        Ok(u) => u,
+    let api = match sign_in(&client, b, f) {
+        Ok(api) => api,
         Err(e) => {
             report.gate(cx, "sign-up for the restart check", || Err(e));
             return;
         }
     };
-    let headers: Vec<(&str, String)> = auth
-        .iter()
-        .map(|t| ("authorization", format!("Bearer {t}")))
-        .collect();
-    let hdr: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let api = format!("{f}/api/{user}");
     let title = unique("verify-kept");
     let mut id = None;
     report.gate(cx, "restart check: create a task", || {
-        let a = client.send(
-            "POST",
-            &format!("{api}/tasks"),
-            Some(&json!({"title": title})),
-            &hdr,
-        )?;
-        if a.status != 201 {
-            return Ok(api_fail("POST tasks", a.status, &a.body));
-        }
-        let n = a
-            .json()?
-            .get("id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| anyhow!("no id in {}", a.body))?;
-        id = Some(n);
-        Ok(GateResult::Pass(format!("task {n}")))
+        Ok(match api.create_task(&title)? {
+            Ok(task) => {
+                id = Some(task.id);
+                GateResult::Pass(format!("task {}", task.id))
+            }
+            Err(r) => api_fail("POST tasks", &r),
+        })
     });
     let Some(id) = id else { return };
     let reference = format!("deployment/{deployment}");
@@ -489,19 +442,16 @@ fn restart_check(
         // The Service reaches the new pod once it is ready; a moment of 502 or 503 is expected.
         let started = Instant::now();
         let list = loop {
-            let a = client.send("GET", &format!("{api}/tasks?status=all&limit=500"), None, &hdr);
-            match a {
-                Ok(a) if a.status == 200 => break a.json()?,
-                Ok(a) if started.elapsed() > Duration::from_secs(60) => {
-                    return Ok(api_fail("GET tasks after the restart", a.status, &a.body));
+            match api.tasks("status=all&limit=500") {
+                Ok(Ok(items)) => break items,
+                Ok(Err(r)) if started.elapsed() > Duration::from_secs(60) => {
+                    return Ok(api_fail("GET tasks after the restart", &r));
                 }
                 Err(e) if started.elapsed() > Duration::from_secs(60) => return Err(e),
                 _ => std::thread::sleep(Duration::from_millis(500)),
             }
         };
-        let kept = list
-            .as_array()
-            .is_some_and(|items| items.iter().any(|t| t.get("id").and_then(Value::as_i64) == Some(id)));
+        let kept = list.iter().any(|t| t.id == id);
         Ok(if kept {
             GateResult::Pass(format!("task {id} survived a new backend pod"))
         } else {
@@ -512,15 +462,16 @@ fn restart_check(
         })
     });
     report.gate(cx, "restart check: task deleted", || {
-        let a = client.send("DELETE", &format!("{api}/tasks/{id}"), None, &hdr)?;
-        Ok(match a.status {
-            204 | 404 => GateResult::Pass(format!("task {id} deleted")),
-            s => api_fail(&format!("DELETE task {id}"), s, &a.body),
+        Ok(match api.delete_task(id)? {
+            Ok(()) => GateResult::Pass(format!("task {id} deleted")),
+            Err(r) if r.status == 404 => GateResult::Pass(format!("task {id} deleted")),
+            Err(r) => api_fail(&format!("DELETE task {id}"), &r),
         })
     });
 }
 
-fn api_fail(what: &str, status: u16, body: &str) -> GateResult {
+fn api_fail(what: &str, r: &Refused) -> GateResult {
+    let (status, body) = (r.status, &r.body);
     let hint = match status {
         401 | 403 => "the API needs a token: check AUTH_SECRET in .env",
         502 => "the frontend cannot reach the backend: check BACKEND_URL and the backend Service",
@@ -535,35 +486,11 @@ fn api_fail(what: &str, status: u16, body: &str) -> GateResult {
     }
 }
 
-/// The user the checks act as: a fixed name on an open API; with auth on, a fresh account
-/// (its token goes into `auth`).
-fn login(client: &Client, backend: &str, auth: &mut Option<String>) -> Result<String> {
-    let a = client.get(&format!("{backend}/auth/config"))?;
-    let enabled = a.status == 200
-        && a.json()
-            .ok()
-            .and_then(|v| v.get("enabled").and_then(Value::as_bool))
-            .unwrap_or(false);
-    if !enabled {
-        return Ok("xtask-verify".into());
-    }
+/// The user the checks act as: a fixed name on an open API; with auth on, a fresh account.
+fn sign_in<'a>(client: &'a Client, backend: &str, frontend: &str) -> Result<Api<'a>> {
     let email = format!("{}@verify.invalid", unique("xtask"));
     let password = unique("pw-Verify");
-    let a = client.send(
-        "POST",
-        &format!("{backend}/auth/signup"),
-        Some(&json!({"email": email, "password": password})),
-        &[],
-    )?;
-    if a.status != 201 && a.status != 200 {
-        bail!("sign-up answered {}: {}", a.status, a.body);
-    }
-    let v = a.json()?;
-    *auth = v.get("token").and_then(Value::as_str).map(str::to_string);
-    v.get("user_id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("sign-up answer has no user_id: {}", a.body))
+    Api::sign_in(client, backend, frontend, (&email, &password))
 }
 
 #[cfg(test)]
