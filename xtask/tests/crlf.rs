@@ -34,7 +34,12 @@ fn session(env: &Env) -> Vec<(String, i32, Value)> {
     project(env);
     let root = env.dir.path().canonicalize().expect("root");
     let root = root.to_string_lossy().into_owned();
-    let tmp = std::env::temp_dir().to_string_lossy().into_owned();
+    // The xtask runs with a clean environment, so without TMPDIR its temporary files are under
+    // /tmp, whatever this process's temporary folder is (on macOS a folder under /var).
+    let tmp = [
+        "/tmp/".to_string(),
+        std::env::temp_dir().to_string_lossy().into_owned(),
+    ];
     STEPS
         .iter()
         .map(|args| {
@@ -46,7 +51,7 @@ fn session(env: &Env) -> Vec<(String, i32, Value)> {
         .collect()
 }
 
-fn normalise(v: &mut Value, root: &str, tmp: &str) {
+fn normalise(v: &mut Value, root: &str, tmp: &[String]) {
     match v {
         Value::Object(map) => {
             map.retain(|k, _| !k.ends_with("_ms") && k != "elapsed");
@@ -59,7 +64,8 @@ fn normalise(v: &mut Value, root: &str, tmp: &str) {
             let text = s.replace(root, "<root>");
             let mut words: Vec<String> = Vec::new();
             for w in text.split(' ') {
-                let w = if w.trim_start_matches(['\'', '"', '=']).starts_with(tmp) {
+                let bare = w.trim_start_matches(['\'', '"', '=']);
+                let w = if tmp.iter().any(|t| bare.starts_with(t.as_str())) {
                     "<tmp>"
                 } else if words.last().is_some_and(|p| p == "inputs") {
                     // The release's inputs hash covers the random rollout token.
