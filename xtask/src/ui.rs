@@ -75,6 +75,12 @@ impl Ui {
         paint(self.inner.color, text, tone)
     }
 
+    /// True when stderr gets colours (a terminal, and neither `--no-color` nor `NO_COLOR`): the
+    /// child processes whose output shares it are told `NO_COLOR` otherwise.
+    pub fn stderr_colours(&self) -> bool {
+        self.inner.color
+    }
+
     /// True when stdout gets colours (a terminal, and neither `--no-color` nor `NO_COLOR`).
     pub fn stdout_colours(&self) -> bool {
         self.inner.stdout_color

@@ -25,10 +25,18 @@ fn local_runs_both_apps_and_stops_them_cleanly() {
         .env("CARGO_TARGET_DIR", &target)
         .env_remove("XTASK_PROJECT_ROOT")
         .env_remove("OPENAI_API_KEY")
+        .env_remove("NO_COLOR")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("xtask starts");
+    // The apps' logs (and the xtask's progress) go to a pipe here: no colour codes may reach it.
+    let stderr = child.stderr.take().expect("stderr");
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -74,13 +82,29 @@ fn local_runs_both_apps_and_stops_them_cleanly() {
             .starts_with('[')
     );
 
+    // SIGTERM to the xtask alone (not its process group): it signals both apps at once.
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
+    let signalled = std::time::Instant::now();
     assert!(sent.success());
     let status = child.wait().expect("xtask exits");
+    let took = signalled.elapsed();
     assert_eq!(status.code(), Some(0), "Ctrl-C/SIGTERM ends `local` with 0");
+    assert!(
+        took < Duration::from_secs(1),
+        "both apps must be stopped within 1 s of the signal, took {took:?}"
+    );
+    let logs = logs.join().expect("stderr read");
+    assert!(
+        logs.contains("todo-backend"),
+        "the apps' logs are there: {logs}"
+    );
+    assert!(
+        !logs.contains('\x1b'),
+        "colour codes in output that is no terminal: {logs:?}"
+    );
     for port in [backend_port, frontend_port] {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),

@@ -36,8 +36,10 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
     if cx.runner.dry_run() {
         cx.ui.out("local: plan (dry run, nothing was started):");
         cx.ui.out(&format!(
-            "  1. cargo build -p {} -p {}",
-            PACKAGES[0], PACKAGES[1]
+            "  1. cargo build -p {} -p {}{}",
+            PACKAGES[0],
+            PACKAGES[1],
+            if f.release { " --release" } else { "" }
         ));
         cx.ui.out(&format!(
             "  2. start todo-backend on 127.0.0.1:{} with SQLite under the target directory",
@@ -60,7 +62,7 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
             ));
         }
     }
-    let bins = build_binaries(cx, &cx.root)?;
+    let bins = build_binaries(cx, &cx.root, f.release)?;
     let backend_bin = bin(&bins, PACKAGES[0])?;
     let frontend_bin = bin(&bins, PACKAGES[1])?;
     let data = data_dir(&backend_bin);
@@ -74,6 +76,8 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
     let stop = interrupted()?;
 
     let mut env = app_secrets(cx)?;
+    let colour = colour_env(cx);
+    env.extend(colour.clone());
     env.extend([
         ("PORT".to_string(), f.backend_port.to_string()),
         ("HOST".to_string(), "127.0.0.1".to_string()),
@@ -94,11 +98,12 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
         &format!("{backend_url}/health"),
         &stop,
     )?;
-    let fenv = vec![
+    let mut fenv = vec![
         ("PORT".to_string(), f.frontend_port.to_string()),
         ("HOST".to_string(), "127.0.0.1".to_string()),
         ("BACKEND_URL".to_string(), backend_url.clone()),
     ];
+    fenv.extend(colour);
     let mut frontend = start_app(cx, "todo-frontend", &frontend_bin, fenv)?;
     wait_healthy(
         cx,
@@ -120,9 +125,8 @@ pub fn run(cx: &Ctx, f: &flags::Local) -> Result<i32> {
         if stop.load(Ordering::Relaxed) {
             cx.ui
                 .status("Stopping", "todo-frontend and todo-backend", Tone::Plain);
-            let f_ok = shutdown(&mut frontend);
-            let b_ok = shutdown(&mut backend);
-            return Ok(if f_ok && b_ok { 0 } else { 1 });
+            let ok = shutdown(&mut [&mut frontend, &mut backend]);
+            return Ok(if ok { 0 } else { 1 });
         }
         let apps = [&mut backend, &mut frontend];
         for i in 0..apps.len() {
@@ -153,13 +157,36 @@ fn start_app(
     cx.runner.start(name, &call, Streams::Inherit)
 }
 
-/// Stops one app: it may already be draining after the terminal's Ctrl-C; SIGTERM otherwise.
-/// True when it exited cleanly (or by our signal).
-fn shutdown(app: &mut Supervised) -> bool {
-    let status = app
-        .wait_for_exit(Duration::from_secs(2))
-        .or_else(|| app.stop_with(Signal::Term, Duration::from_secs(15)));
-    status.is_none_or(|s| s.success() || s.code().is_none())
+/// How long the apps get to exit after SIGTERM before they are killed.
+const STOP_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Stops the apps together: SIGTERM to each at once (one already draining after the terminal's
+/// Ctrl-C gets it again, which changes nothing), then waits for all of them, so stopping takes
+/// as long as the slowest app, not the sum. True when each exited cleanly (or by the signal).
+fn shutdown(apps: &mut [&mut Supervised]) -> bool {
+    for app in apps.iter() {
+        app.signal(Signal::Term);
+    }
+    let started = std::time::Instant::now();
+    apps.iter_mut()
+        .map(|app| {
+            let left = STOP_DEADLINE.saturating_sub(started.elapsed());
+            app.wait_for_exit(left)
+                .or_else(|| app.stop_with(Signal::Term, Duration::ZERO))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .all(|status| status.is_none_or(|s| s.success() || s.code().is_none()))
+}
+
+/// `NO_COLOR=1` for the apps when the xtask's own output gets no colours (not a terminal,
+/// `--no-color`, or `NO_COLOR` set): their logs share its stderr.
+fn colour_env(cx: &Ctx) -> Vec<(String, String)> {
+    if cx.ui.stderr_colours() {
+        Vec::new()
+    } else {
+        vec![("NO_COLOR".to_string(), "1".to_string())]
+    }
 }
 
 fn wait_healthy(
@@ -207,9 +234,12 @@ fn app_secrets(cx: &Ctx) -> Result<Vec<(String, String)>> {
 
 /// Builds the two apps (cargo's progress on the terminal) and returns each binary's path by
 /// package name (from a second, no-op build's JSON messages).
-pub fn build_binaries(cx: &Ctx, root: &Path) -> Result<Vec<(String, PathBuf)>> {
+pub fn build_binaries(cx: &Ctx, root: &Path, release: bool) -> Result<Vec<(String, PathBuf)>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut args = vec!["build".to_string()];
+    if release {
+        args.push("--release".into());
+    }
     for p in PACKAGES {
         args.extend(["-p".to_string(), p.to_string()]);
     }
