@@ -138,7 +138,8 @@ pub enum Cmd {
     /// Example: cargo xtask down
     Down(Down),
 
-    /// Show the cluster, images, release, pods and URL. Read-only.
+    /// Show the cluster, images, release, pods, Services (type, ports, URL) and the app's URL.
+    /// Read-only.
     ///
     /// Examples: cargo xtask status | cargo xtask status --json
     Status(Status),
@@ -168,7 +169,10 @@ pub enum Cmd {
 
     /// Run backend and frontend as local processes on SQLite, without Docker or a cluster.
     ///
-    /// Example: cargo xtask local
+    /// Ctrl-C (or SIGTERM to the xtask) stops both apps at once. Their logs are coloured only on
+    /// a terminal, never with NO_COLOR or --no-color.
+    ///
+    /// Examples: cargo xtask local | cargo xtask local --release
     Local(Local),
 
     /// Bring the app up, then rebuild and redeploy what changes as you save.
@@ -426,6 +430,11 @@ pub struct Completions {
 
 #[derive(Debug, Args)]
 pub struct Local {
+    /// Build and run the release binaries (slower to build the first time, much faster to run;
+    /// reused when already built).
+    #[arg(long)]
+    pub release: bool,
+
     /// Backend port.
     #[arg(long, default_value_t = 8000)]
     pub backend_port: u16,

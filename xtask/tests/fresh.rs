@@ -357,3 +357,113 @@ fn a_base_image_that_cannot_be_pulled_is_named_with_the_ways_to_provide_it() {
     }
     assert!(!run.stderr.contains("fix the error above"), "{run}");
 }
+
+#[test]
+fn every_cluster_command_without_a_context_says_run_setup() {
+    let env = Env::new();
+    for args in [
+        &["verify"][..],
+        &["deploy", "--helm"],
+        &["down"],
+        &["logs"],
+        &["open"],
+    ] {
+        let run = env.xtask(args);
+        assert_eq!(run.code, 1, "{args:?}: {run}");
+        assert!(
+            run.stderr
+                .contains("error: kubectl has no context `demo`: no cluster to talk to"),
+            "{args:?}: {run}"
+        );
+        assert!(
+            run.stderr.contains("help: run `cargo xtask setup`"),
+            "{args:?}: {run}"
+        );
+        assert!(
+            !run.stderr.contains("does not exist"),
+            "raw kubectl output: {args:?}: {run}"
+        );
+    }
+    // status is read-only: it says so too, exits 0, and talks of no plan.
+    let run = env.xtask(&["status"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("kubectl has no context `demo`")
+            && run.stderr.contains("run `cargo xtask setup`"),
+        "{run}"
+    );
+    assert!(!run.all().contains("nothing to change"), "{run}");
+    let doctor = env.xtask(&["doctor"]);
+    assert!(!doctor.all().contains("nothing to change"), "{doctor}");
+}
+
+#[test]
+fn status_lists_the_services_with_type_ports_and_url() {
+    let env = Env::new();
+    env.xtask(&["setup"]).ok();
+    env.knob(
+        "kube/services-todo.json",
+        r#"{"apiVersion":"v1","kind":"List","items":[
+{"metadata":{"name":"todo-chatbot-backend"},"spec":{"type":"ClusterIP","ports":[{"port":8000}]}},
+{"metadata":{"name":"todo-chatbot-frontend"},"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":30080}]}}
+],"metadata":{"resourceVersion":""}}"#,
+    );
+    let run = env.xtask(&["status"]);
+    run.ok();
+    let line = |name: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {run}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        line("todo-chatbot-frontend"),
+        "todo-chatbot-frontend NodePort 80:30080 http://192.168.49.2:30080"
+    );
+    assert_eq!(
+        line("todo-chatbot-backend"),
+        "todo-chatbot-backend ClusterIP 8000 in the cluster only"
+    );
+    let json = env.xtask(&["status", "--json"]).json();
+    assert_eq!(
+        json["observed"]["services"][1]["type"],
+        serde_json::Value::Null
+    );
+    assert_eq!(json["observed"]["services"][1]["kind"], "NodePort");
+    assert_eq!(json["observed"]["url"], "http://192.168.49.2:30080");
+}
+
+#[test]
+fn local_release_builds_the_release_binaries() {
+    let env = Env::new();
+    let run = env.xtask(&["local", "--release", "--dry-run"]);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("cargo build -p todo-backend -p todo-frontend --release"),
+        "{run}"
+    );
+    let debug = env.xtask(&["local", "--dry-run"]);
+    assert!(!debug.stdout.contains("--release"), "{debug}");
+}
+
+#[test]
+fn aiops_without_a_cluster_says_run_setup_like_the_others() {
+    let env = Env::new();
+    env.add_fake("kubectl-ai");
+    env.write(".env", "OPENAI_API_KEY=sk-test-0123456789abcdef\n");
+    let run = env.xtask(&["aiops"]);
+    assert!(
+        run.all().contains(
+            "kubectl has no context `demo`: no cluster to talk to: run `cargo xtask setup`"
+        ),
+        "{run}"
+    );
+    assert!(
+        !run.all().contains("memcache.go"),
+        "raw kubectl output: {run}"
+    );
+}

@@ -6,6 +6,7 @@
 
 pub mod ai;
 pub mod api;
+pub mod cluster;
 pub mod doc_facts;
 pub mod docs_gen;
 pub mod forward;

@@ -13,11 +13,10 @@ use serde::Serialize;
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::error::failure;
 use crate::flags;
 use crate::project::objects::{APP_SELECTOR, KINDS};
+use crate::tools;
 use crate::tools::helm::{self};
-use crate::tools::{self, kubectl};
 
 pub fn run(cx: &Ctx, f: &flags::Down) -> Result<i32> {
     execute(cx, &mut Down::new(cx.config()?, f.purge))
@@ -148,16 +147,7 @@ impl Stage for Down {
     }
 
     fn preflight(&mut self, cx: &Ctx, _report: &mut Report) -> Result<()> {
-        tools::require("kubectl", kubectl::INSTALL_HINT)?;
-        let context = self.context();
-        if !kubectl::contexts(&cx.runner)?.contains(&context) {
-            return Err(failure(
-                format!(
-                    "kubectl has no context `{context}`: there is no cluster to remove the app from"
-                ),
-                "pass the cluster's context with --context NAME (`kubectl config get-contexts -o name`)",
-            ));
-        }
+        crate::project::cluster::require_context(cx, &self.config)?;
         self.helm = tools::find("helm").is_some();
         Ok(())
     }

@@ -175,6 +175,7 @@ pub fn run(cx: &Ctx, f: &flags::Logs) -> Result<i32> {
         check_since(s)?;
     }
     let config = cx.config()?;
+    crate::project::cluster::require_context(cx, &config)?;
     let kube = cx.kube(&config);
     let wanted: Vec<Component> = match f.component {
         Some(c) => vec![c],

@@ -18,6 +18,7 @@ use crate::ui::Tone;
 
 pub fn run(cx: &Ctx, f: &flags::Open) -> Result<i32> {
     let config = cx.config()?;
+    crate::project::cluster::require_context(cx, &config)?;
     let kube = cx.kube(&config);
     let services = kube.service_ports()?;
     let Some((service, port)) = services

@@ -1,4 +1,5 @@
-//! `status`: the cluster, the images and their tags, the release, the pods and the URL.
+//! `status`: the cluster, the images and their tags, the release, the pods, the Services (type,
+//! ports, URL) and the app's URL.
 //! Read-only: it makes no mutating call and has no gates.
 
 use anyhow::Result;
@@ -37,6 +38,40 @@ pub struct ImageStatus {
     pub in_cluster: Option<bool>,
 }
 
+/// One Service of the app, as `status` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    /// ClusterIP, NodePort or LoadBalancer.
+    pub kind: String,
+    /// `port` or `port:nodePort`, comma-separated.
+    pub ports: String,
+    /// Where it answers from this machine, when it does without a port-forward.
+    pub url: Option<String>,
+}
+
+/// The Service's URL from this machine: a load balancer's address, else minikube's IP and the
+/// node port (`minikube_ip`, when the profile runs), else none (a ClusterIP Service).
+pub fn service_url(svc: &kubectl::Service, minikube_ip: Option<&str>) -> Option<String> {
+    let port = svc.ports.first().copied().unwrap_or(80);
+    let with_port = |host: &str, port: u16| {
+        if port == 80 {
+            format!("http://{host}")
+        } else {
+            format!("http://{host}:{port}")
+        }
+    };
+    match (
+        svc.external_ips.first(),
+        svc.node_ports.first(),
+        minikube_ip,
+    ) {
+        (Some(ip), _, _) => Some(with_port(ip, port)),
+        (None, Some(node_port), Some(ip)) => Some(with_port(ip, *node_port)),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Observed {
     pub profile: String,
@@ -50,6 +85,7 @@ pub struct Observed {
     pub namespace: String,
     pub release: Option<Release>,
     pub pods: Vec<Pod>,
+    pub services: Vec<ServiceStatus>,
     pub url: Option<String>,
 }
 
@@ -104,7 +140,20 @@ impl Stage for Status {
                 image: want.image,
             })
             .collect::<Vec<_>>();
+        if has("kubectl") && !self.config.context_is_explicit() {
+            let known = kubectl::contexts(r)?;
+            if !known.iter().any(|c| c == self.config.context()) {
+                report.note(
+                    cx,
+                    format!(
+                        "{}: run `cargo xtask setup` (it starts minikube and creates the context), or pass --context NAME",
+                        crate::project::cluster::no_context(self.config.context())
+                    ),
+                );
+            }
+        }
         let (mut release, mut pods, mut url) = (None, Vec::new(), None);
+        let mut service_rows = Vec::new();
         // A context named with --context or XTASK_CONTEXT may be another cluster than the
         // profile's: it is asked whether or not the profile runs.
         if running || self.config.context_is_explicit() {
@@ -116,14 +165,32 @@ impl Stage for Status {
             }
             pods = kube.pods(None)?;
             let services = kube.services()?;
+            let needs_ip = running && services.iter().any(|s| !s.node_ports.is_empty());
+            let ip = if needs_ip {
+                Some(minikube::ip(r, &profile)?)
+            } else {
+                None
+            };
+            for svc in &services {
+                let ports = svc
+                    .ports
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| match svc.node_ports.get(i) {
+                        Some(n) => format!("{p}:{n}"),
+                        None => p.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",");
+                service_rows.push(ServiceStatus {
+                    name: svc.name.clone(),
+                    kind: svc.kind.clone(),
+                    ports,
+                    url: service_url(svc, ip.as_deref()),
+                });
+            }
             if let Some(svc) = services.iter().find(|s| s.name.contains("frontend")) {
-                url = match (svc.external_ips.first(), svc.node_ports.first()) {
-                    (Some(ip), _) => Some(format!("http://{ip}")),
-                    (None, Some(port)) if running => {
-                        Some(format!("http://{}:{port}", minikube::ip(r, &profile)?))
-                    }
-                    _ => None,
-                };
+                url = service_url(svc, ip.as_deref());
             }
         }
         let o = Observed {
@@ -136,11 +203,34 @@ impl Stage for Status {
             namespace,
             release,
             pods,
+            services: service_rows,
             url,
         };
         report
             .tables
             .push((vec!["what", "state"], summary_rows(cx, &o)));
+        if !o.services.is_empty() {
+            report.tables.push((
+                vec!["service", "type", "ports", "url"],
+                o.services
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            s.kind.clone(),
+                            s.ports.clone(),
+                            s.url.clone().unwrap_or_else(|| {
+                                if s.name.ends_with("-frontend") {
+                                    "none from here: `cargo xtask open`".into()
+                                } else {
+                                    "in the cluster only".into()
+                                }
+                            }),
+                        ]
+                    })
+                    .collect(),
+            ));
+        }
         Ok(o)
     }
 }
@@ -208,7 +298,13 @@ fn summary_rows(cx: &Ctx, o: &Observed) -> Vec<Vec<String>> {
     }
     rows.push(vec![
         "url".into(),
-        o.url.clone().unwrap_or_else(|| "-".into()),
+        o.url.clone().unwrap_or_else(|| {
+            if o.services.is_empty() {
+                "-".into()
+            } else {
+                "none from here: run `cargo xtask open` (a port-forward to the frontend)".into()
+            }
+        }),
     ]);
     rows
 }

@@ -297,6 +297,15 @@ impl Stage for Aiops {
                     "no model key: provider {} (set GEMINI_API_KEY, OPENAI_API_KEY, or OPENAI_BASE_URL and OPENAI_API_KEY, in the environment or .env)",
                     provider.describe()
                 ));
+            } else if !self.admin
+                && let Err(e) = crate::project::cluster::require_context(cx, &self.config)
+            {
+                // The same words as every other command without a cluster.
+                cluster_problem = Some(
+                    crate::error::render(&e)
+                        .trim_start_matches("error: ")
+                        .replace("\nhelp: ", ": "),
+                );
             } else if !self.admin {
                 let kube = cx.kube(&self.config);
                 match kube.namespace_object() {

@@ -37,7 +37,7 @@ use crate::error::{failure, usage};
 use crate::flags;
 use crate::project::objects::{APP_SELECTOR, HASH_ANNOTATION, KINDS, SECRET_NAME};
 use crate::tools::helm::{self, Major};
-use crate::tools::{self, kubectl};
+use crate::tools::kubectl;
 use diagnose::{Cluster, Workload};
 pub use helm_mode::helm_fullname;
 use raw::Doc;
@@ -452,22 +452,7 @@ impl Stage for DeployStage {
     }
 
     fn preflight(&mut self, cx: &Ctx, report: &mut Report) -> Result<()> {
-        let r = &cx.runner;
-        tools::require("kubectl", kubectl::INSTALL_HINT)?;
-        let context = self.context();
-        let contexts = kubectl::contexts(r)?;
-        cx.ui
-            .detail(&format!("kubectl contexts: {}", contexts.join(", ")));
-        if !contexts.contains(&context) {
-            return Err(failure(
-                format!("kubectl has no context `{context}`"),
-                if self.config.context_is_explicit() {
-                    "pass one of the names `kubectl config get-contexts -o name` prints".to_string()
-                } else {
-                    "run `cargo xtask setup` (it starts minikube and creates the context), or pass --context NAME".to_string()
-                },
-            ));
-        }
+        crate::project::cluster::require_context(cx, &self.config)?;
         let manifests = cx.root.join(&self.config.deploy.manifests);
         if !manifests.is_dir() {
             return Err(usage(

@@ -22,7 +22,7 @@ use crate::project::api::{self, Api, Refused};
 use crate::project::http::{Answer, Client};
 use crate::project::objects::find_service;
 use crate::run::Supervised;
-use crate::tools::kubectl::{self, Kube, Pod};
+use crate::tools::kubectl::{Kube, Pod};
 use crate::tools::{self, minikube};
 use static_checks::StaticVerify;
 
@@ -91,9 +91,8 @@ impl Stage for ClusterVerify {
         self.restart
     }
 
-    fn preflight(&mut self, _cx: &Ctx, _report: &mut Report) -> Result<()> {
-        tools::require("kubectl", kubectl::INSTALL_HINT)?;
-        Ok(())
+    fn preflight(&mut self, cx: &Ctx, _report: &mut Report) -> Result<()> {
+        crate::project::cluster::require_context(cx, &self.config)
     }
 
     fn observe(&mut self, cx: &Ctx, _report: &mut Report) -> Result<Observed> {

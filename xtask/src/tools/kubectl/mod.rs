@@ -348,6 +348,8 @@ pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
 pub struct Service {
     pub name: String,
     pub kind: String,
+    /// The Service's ports (`spec.ports[].port`), in order.
+    pub ports: Vec<u16>,
     pub node_ports: Vec<u16>,
     pub external_ips: Vec<String>,
 }
@@ -366,6 +368,7 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Port {
+        port: Option<u16>,
         node_port: Option<u16>,
     }
     #[derive(Deserialize)]
@@ -405,6 +408,7 @@ pub fn parse_services(text: &str) -> Result<Vec<Service>> {
         .map(|s| Service {
             name: s.metadata.name,
             kind: s.spec.kind,
+            ports: s.spec.ports.iter().filter_map(|p| p.port).collect(),
             node_ports: s.spec.ports.iter().filter_map(|p| p.node_port).collect(),
             external_ips: s
                 .status
