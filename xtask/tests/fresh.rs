@@ -467,3 +467,72 @@ fn aiops_without_a_cluster_says_run_setup_like_the_others() {
         "raw kubectl output: {run}"
     );
 }
+
+/// Runs the xtask on a terminal (a pseudo-terminal from `script`) and returns what it printed.
+fn on_a_terminal(script: &std::path::Path, env: &Env, args: &str, no_color: bool) -> String {
+    let out = std::process::Command::new(script)
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_xtask")),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", &env.bin)
+        .env("HOME", env.dir.path())
+        .env("FAKE_STATE", &env.state)
+        .env("XTASK_PROJECT_ROOT", &env.project)
+        .env("TERM", "xterm")
+        .envs(no_color.then_some(("NO_COLOR", "1")))
+        .output()
+        .expect("script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let Some(script) = testkit::executable(
+        "script (util-linux), for a pseudo-terminal",
+        "SCRIPT",
+        &["script"],
+        "apt-get install util-linux",
+    ) else {
+        return;
+    };
+    let env = Env::new();
+    let piped = env.xtask(&["doctor"]);
+    assert!(!piped.all().contains('\x1b'), "colour into a pipe: {piped}");
+    let tty = on_a_terminal(&script, &env, "doctor", false);
+    assert!(
+        tty.contains("\x1b[32;1m"),
+        "no colour on a terminal: {tty:?}"
+    );
+    let no_color = on_a_terminal(&script, &env, "doctor", true);
+    assert!(
+        !no_color.contains("\x1b[32;1m") && !no_color.contains("\x1b[31;1m"),
+        "colour despite NO_COLOR: {no_color:?}"
+    );
+    let flag = on_a_terminal(&script, &env, "doctor --no-color", false);
+    assert!(
+        !flag.contains("\x1b[32;1m"),
+        "colour despite --no-color: {flag:?}"
+    );
+}
+
+#[test]
+fn a_closed_stderr_ends_a_command_quietly_too() {
+    use std::io::Read;
+    let env = Env::new();
+    for args in [&["doctor"][..], &["up", "--dry-run"]] {
+        let mut child = env.spawn(args);
+        drop(child.stderr.take());
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut stdout)
+            .expect("read stdout");
+        let code = child.wait().expect("wait").code();
+        assert_eq!(code, Some(0), "{args:?}: {stdout}");
+    }
+}

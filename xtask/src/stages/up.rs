@@ -495,7 +495,10 @@ pub fn run(cx: &Ctx, f: &flags::Up) -> Result<i32> {
         if let Some(u) = &url {
             cx.ui.out(&format!("open {u}"));
         } else if ok {
-            cx.ui.out("the frontend Service has no external address yet: run `cargo xtask open` (a port-forward to it, no tunnel needed)");
+            cx.ui.out(&format!(
+                "the frontend Service has no external address yet: run `cargo xtask open` (a port-forward, no tunnel needed), or `minikube tunnel -p {}`",
+                config.cluster.profile
+            ));
         }
         cx.ui.out(&format!(
             "up: {} in {}",
