@@ -26,6 +26,10 @@ pub struct Config {
     /// [`Config::context`] resolves it.
     #[serde(skip)]
     pub explicit_context: Option<String>,
+    /// `DOCKER_BUILDKIT` as the Docker CLI reads it (Go's boolean spellings); `None` when unset
+    /// or unreadable, and the CLI's own default applies.
+    #[serde(skip)]
+    pub docker_buildkit: Option<bool>,
 }
 
 /// The minikube profile.
@@ -218,7 +222,6 @@ impl Config {
             config.images = Config::default_images();
         }
         config.apply_env(env)?;
-        config.prefer_buildkit_dockerfile(root, env);
         config.apply_flags(global);
         config.validate(&global.config)?;
         Ok(config)
@@ -277,6 +280,11 @@ impl Config {
                 )
             })?;
         }
+        self.docker_buildkit = get("DOCKER_BUILDKIT").and_then(|v| match v.trim() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+            _ => None,
+        });
         if let Some(v) = get("XTASK_BUILD_STRATEGY") {
             self.build.strategy = match v.as_str() {
                 "auto" => Strategy::Auto,
@@ -293,22 +301,17 @@ impl Config {
         Ok(())
     }
 
-    /// With `DOCKER_BUILDKIT` on, a Dockerfile named `Dockerfile` gives way to the
-    /// `buildkit.Dockerfile` beside it (the same build plus cache mounts for the Cargo registry
-    /// and target directory), when there is one. Only on that explicit setting: the classic
-    /// builder rejects `RUN --mount`, so the choice is never a guess about the engine.
-    fn prefer_buildkit_dockerfile(&mut self, root: &Path, env: &dyn Fn(&str) -> Option<String>) {
-        // The values Go's strconv.ParseBool reads as true, as the Docker CLI parses the variable.
-        let on = env("DOCKER_BUILDKIT")
-            .is_some_and(|v| matches!(v.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True"));
+    /// The BuildKit variant of the Dockerfile: `buildkit.Dockerfile` beside a Dockerfile named
+    /// `Dockerfile`, when there is one (the same build plus cache mounts for the Cargo registry
+    /// and target directory). `build` uses it when the engine builds with BuildKit; both files
+    /// are image inputs, so the tag does not depend on the builder.
+    pub fn buildkit_dockerfile(&self, root: &Path) -> Option<PathBuf> {
         let dockerfile = &self.build.dockerfile;
-        if !on || dockerfile.file_name() != Some(std::ffi::OsStr::new("Dockerfile")) {
-            return;
+        if dockerfile.file_name() != Some(std::ffi::OsStr::new("Dockerfile")) {
+            return None;
         }
         let buildkit = dockerfile.with_file_name("buildkit.Dockerfile");
-        if root.join(&buildkit).is_file() {
-            self.build.dockerfile = buildkit;
-        }
+        root.join(&buildkit).is_file().then_some(buildkit)
     }
 
     fn apply_flags(&mut self, global: &Global) {

@@ -273,54 +273,83 @@ fn a_secret_set_is_refused_with_a_pointer_to_dotenv() {
     assert!(raw.stderr.contains("help:"), "{raw}");
 }
 
-/// With `DOCKER_BUILDKIT=1` the build uses `buildkit.Dockerfile` (cache mounts) beside the
-/// Dockerfile; without it, or without that file, the Dockerfile the classic builder accepts.
+/// The `--file` of each `docker build` since the log was last cleared.
+fn dockerfiles(env: &Env) -> Vec<String> {
+    env.mutating_calls()
+        .iter()
+        .filter(|c| c.tool == "docker" && c.argv.starts_with("build "))
+        .filter_map(|c| {
+            let words: Vec<&str> = c.argv.split(' ').collect();
+            let i = words.iter().position(|w| *w == "--file")?;
+            words.get(i + 1).map(|f| f.to_string())
+        })
+        .collect()
+}
+
+/// The build uses `buildkit.Dockerfile` (cache mounts) beside the Dockerfile when the engine
+/// builds with BuildKit, as the Docker CLI decides: `DOCKER_BUILDKIT` when set, else a client of
+/// 23 or newer with the buildx plugin. The classic builder gets the Dockerfile. The tags do not
+/// depend on the builder.
 #[test]
-fn docker_buildkit_on_builds_with_the_cache_mount_dockerfile() {
+fn builds_use_the_cache_mount_dockerfile_when_the_engine_has_buildkit() {
     let env = project();
-    let files = |env: &Env| -> Vec<String> {
-        env.mutating_calls()
-            .iter()
-            .filter(|c| c.tool == "docker" && c.argv.starts_with("build "))
-            .filter_map(|c| {
-                let words: Vec<&str> = c.argv.split(' ').collect();
-                let i = words.iter().position(|w| *w == "--file")?;
-                words.get(i + 1).map(|f| f.to_string())
-            })
-            .collect()
+    let only = |used: Vec<String>, file: &str| {
+        assert_eq!(used.len(), 2, "{used:?}");
+        assert!(
+            used.iter().all(|f| f.ends_with(file)),
+            "{used:?} not {file}"
+        );
     };
-    // No buildkit.Dockerfile: the Dockerfile even with BuildKit on.
+    // No buildkit.Dockerfile: the Dockerfile, whatever the builder (the fake client is 28.3.0
+    // with buildx).
     env.xtask_with(&["build"], &[("DOCKER_BUILDKIT", "1")]).ok();
-    let used = files(&env);
-    assert_eq!(used.len(), 2, "{used:?}");
-    assert!(
-        used.iter().all(|f| f.ends_with("deploy/docker/Dockerfile")),
-        "{used:?}"
-    );
+    only(dockerfiles(&env), "deploy/docker/Dockerfile");
 
     env.write(
         "deploy/docker/buildkit.Dockerfile",
         "ARG PROFILE=release\nFROM scratch AS backend\nUSER 65532\nFROM scratch AS frontend\nUSER 65532\n",
     );
-    env.clear_calls();
-    env.xtask_with(&["build", "--fast"], &[("DOCKER_BUILDKIT", "1")])
-        .ok();
-    let used = files(&env);
-    assert_eq!(used.len(), 2, "{used:?}");
-    assert!(
-        used.iter()
-            .all(|f| f.ends_with("deploy/docker/buildkit.Dockerfile")),
-        "{used:?}"
+    let tags = |vars: &[(&str, &str)]| {
+        let plan = env
+            .xtask_with(&["build", "--dry-run", "--json"], vars)
+            .json();
+        plan["observed"]["images"].to_string()
+    };
+    let with_buildkit = tags(&[("DOCKER_BUILDKIT", "1")]);
+    assert!(with_buildkit.contains("todo-backend:"), "{with_buildkit}");
+    assert_eq!(
+        with_buildkit,
+        tags(&[("DOCKER_BUILDKIT", "0")]),
+        "the builder changes the tags"
     );
 
-    // BuildKit off (or unset): the classic Dockerfile again.
+    // A 23+ client with buildx, DOCKER_BUILDKIT unset: BuildKit, and the report says so.
     env.clear_calls();
-    env.xtask_with(&["build", "--fast"], &[("DOCKER_BUILDKIT", "0")])
+    let run = env.xtask(&["build"]);
+    run.ok();
+    only(dockerfiles(&env), "deploy/docker/buildkit.Dockerfile");
+    assert!(run.stderr.contains("BuildKit builds the images"), "{run}");
+
+    // DOCKER_BUILDKIT=0: the classic builder, so the Dockerfile (a change makes new tags).
+    env.write("app/backend/src/main.rs", "fn main() { let _ = 1; }\n");
+    env.write("app/frontend/src/main.rs", "fn main() { let _ = 1; }\n");
+    env.clear_calls();
+    env.xtask_with(&["build"], &[("DOCKER_BUILDKIT", "0")]).ok();
+    only(dockerfiles(&env), "deploy/docker/Dockerfile");
+
+    // No buildx plugin and DOCKER_BUILDKIT unset: the classic builder.
+    env.knob("no-buildx", "");
+    env.write("app/backend/src/main.rs", "fn main() { let _ = 2; }\n");
+    env.write("app/frontend/src/main.rs", "fn main() { let _ = 2; }\n");
+    env.clear_calls();
+    env.xtask(&["build"]).ok();
+    only(dockerfiles(&env), "deploy/docker/Dockerfile");
+
+    // DOCKER_BUILDKIT=1 even without buildx: the CLI is told to use BuildKit.
+    env.write("app/backend/src/main.rs", "fn main() { let _ = 3; }\n");
+    env.write("app/frontend/src/main.rs", "fn main() { let _ = 3; }\n");
+    env.clear_calls();
+    env.xtask_with(&["build", "--fast"], &[("DOCKER_BUILDKIT", "true")])
         .ok();
-    let used = files(&env);
-    assert_eq!(used.len(), 2, "{used:?}");
-    assert!(
-        used.iter().all(|f| f.ends_with("deploy/docker/Dockerfile")),
-        "{used:?}"
-    );
+    only(dockerfiles(&env), "deploy/docker/buildkit.Dockerfile");
 }

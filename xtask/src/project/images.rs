@@ -51,6 +51,7 @@ pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> 
             ));
         }
         files.push(config.build.dockerfile.clone());
+        files.extend(config.buildkit_dockerfile(&cx.root));
         files.sort();
         files.dedup();
         let mut parts = vec![format!("--target {}", img.target)];

@@ -63,6 +63,8 @@ pub struct BuildStage {
     docker: Docker,
     /// Each image's inputs as observed, by key (kept after a build).
     inputs: std::collections::BTreeMap<String, DesiredImage>,
+    /// The BuildKit variant of the Dockerfile, when the engine builds with BuildKit (preflight).
+    buildkit: Option<PathBuf>,
 }
 
 /// Where the images must end up.
@@ -176,6 +178,7 @@ impl BuildStage {
             strategy,
             docker: Docker::local(),
             inputs: std::collections::BTreeMap::new(),
+            buildkit: None,
         })
     }
 
@@ -193,8 +196,13 @@ impl BuildStage {
         }
     }
 
+    /// The Dockerfile `docker build` gets: the BuildKit variant when preflight chose it.
     fn dockerfile(&self, cx: &Ctx) -> PathBuf {
-        cx.root.join(&self.config.build.dockerfile)
+        cx.root.join(
+            self.buildkit
+                .as_ref()
+                .unwrap_or(&self.config.build.dockerfile),
+        )
     }
 
     fn spec(&self, cx: &Ctx, key: &str, image: &str, digest: &str) -> Result<BuildSpec> {
@@ -332,6 +340,28 @@ impl Stage for BuildStage {
                 ),
                 "start Docker, or for minikube's daemon run `cargo xtask setup`",
             ));
+        }
+        if let Some(file) = self.config.buildkit_dockerfile(&cx.root) {
+            // As the CLI decides: DOCKER_BUILDKIT when set; otherwise a 23+ client builds with
+            // BuildKit when its buildx plugin is there, an older one with the classic builder
+            // (which rejects the cache mounts).
+            let buildkit = match self.config.docker_buildkit {
+                Some(on) => on,
+                None => {
+                    v.client.is_some_and(|c| c.major >= 23)
+                        && tools::docker::buildx_version(r).ok().flatten().is_some()
+                }
+            };
+            if buildkit {
+                report.note(
+                    cx,
+                    format!(
+                        "BuildKit builds the images: {} (cache mounts for the Cargo registry and target directory)",
+                        file.display()
+                    ),
+                );
+                self.buildkit = Some(file);
+            }
         }
         Ok(())
     }
