@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::stages::GateResult;
-use crate::tools::kubectl::{self, Kube};
+use crate::tools::kubectl::{self, Kube, Pod};
 
 /// How many log lines of a crashed container the diagnosis shows.
 pub const LOG_TAIL: u32 = 15;
@@ -45,127 +45,48 @@ impl Problem {
     }
 }
 
-/// The problems of the pods in a `kubectl get pods -o json` answer; pods that are fine, or
-/// still starting normally, give none.
-pub fn problems(pods_json: &str) -> Result<Vec<Problem>> {
-    #[derive(Deserialize, Default)]
-    struct Waiting {
-        #[serde(default)]
-        reason: String,
-        #[serde(default)]
-        message: String,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "camelCase")]
-    struct Terminated {
-        exit_code: Option<i32>,
-    }
-    #[derive(Deserialize, Default)]
-    struct State {
-        waiting: Option<Waiting>,
-        terminated: Option<Terminated>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ContainerStatus {
-        name: String,
-        #[serde(default)]
-        image: String,
-        #[serde(default)]
-        restart_count: u32,
-        #[serde(default)]
-        state: State,
-        #[serde(default)]
-        last_state: State,
-    }
-    #[derive(Deserialize)]
-    struct Condition {
-        #[serde(rename = "type")]
-        kind: String,
-        status: String,
-        #[serde(default)]
-        reason: String,
-        #[serde(default)]
-        message: String,
-    }
-    #[derive(Deserialize, Default)]
-    #[serde(rename_all = "camelCase")]
-    struct Status {
-        #[serde(default)]
-        conditions: Vec<Condition>,
-        #[serde(default)]
-        init_container_statuses: Vec<ContainerStatus>,
-        #[serde(default)]
-        container_statuses: Vec<ContainerStatus>,
-    }
-    #[derive(Deserialize)]
-    struct Meta {
-        name: String,
-    }
-    #[derive(Deserialize)]
-    struct Pod {
-        metadata: Meta,
-        #[serde(default)]
-        status: Status,
-    }
-    #[derive(Deserialize)]
-    struct List {
-        items: Vec<Pod>,
-    }
-    let list: List = crate::tools::parse_json("kubectl get pods", pods_json)?;
+/// The problems of the pods (`kubectl get pods -o json`, parsed); pods that are fine, or still
+/// starting normally, give none.
+pub fn problems(pods: &[Pod]) -> Vec<Problem> {
     let mut out = Vec::new();
-    for pod in list.items {
-        let name = pod.metadata.name;
-        if let Some(c) = pod
-            .status
-            .conditions
-            .iter()
-            .find(|c| c.kind == "PodScheduled" && c.status == "False")
-        {
+    for pod in pods {
+        if let Some((reason, message)) = &pod.unscheduled {
             out.push(Problem {
-                pod: name.clone(),
+                pod: pod.name.clone(),
                 container: None,
                 image: None,
-                reason: if c.reason.is_empty() {
+                reason: if reason.is_empty() {
                     "Unschedulable".into()
                 } else {
-                    c.reason.clone()
+                    reason.clone()
                 },
-                message: c.message.clone(),
+                message: message.clone(),
                 restarts: 0,
                 exit_code: None,
             });
             continue;
         }
-        let statuses = pod
-            .status
-            .init_container_statuses
-            .iter()
-            .chain(&pod.status.container_statuses);
-        for cs in statuses {
-            let Some(w) = &cs.state.waiting else { continue };
-            if w.reason.is_empty()
-                || matches!(w.reason.as_str(), "ContainerCreating" | "PodInitializing")
+        for cs in &pod.containers {
+            let Some((reason, message)) = &cs.waiting else {
+                continue;
+            };
+            if reason.is_empty()
+                || matches!(reason.as_str(), "ContainerCreating" | "PodInitializing")
             {
                 continue;
             }
             out.push(Problem {
-                pod: name.clone(),
+                pod: pod.name.clone(),
                 container: Some(cs.name.clone()),
                 image: Some(cs.image.clone()).filter(|i| !i.is_empty()),
-                reason: w.reason.clone(),
-                message: w.message.clone(),
-                restarts: cs.restart_count,
-                exit_code: cs
-                    .last_state
-                    .terminated
-                    .as_ref()
-                    .or(cs.state.terminated.as_ref())
-                    .and_then(|t| t.exit_code),
+                reason: reason.clone(),
+                message: message.clone(),
+                restarts: cs.restarts,
+                exit_code: cs.exit_code,
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// The reason and the fix for a problem, as a failed gate's detail and help.
@@ -277,8 +198,7 @@ pub fn wait_rollout(c: &Cluster, w: &Workload, timeout: Duration) -> Result<Gate
             None => return Ok(GateResult::Pass(format!("{} rolled out", w.reference))),
             Some(why) => why,
         };
-        let pods = c.kube.pods_json(&w.selector)?;
-        let found = problems(&pods)?;
+        let found = problems(&c.kube.pods(Some(&w.selector))?);
         let timed_out = Instant::now() >= deadline;
         if let Some(p) = found.iter().find(|p| p.is_fatal()) {
             return diagnosis(c, p);
@@ -376,7 +296,7 @@ mod tests {
 
     #[test]
     fn image_never_pulled_says_build() {
-        let p = problems(IMAGE_NEVER_PULL).expect("parses");
+        let p = problems(&kubectl::parse_pods(IMAGE_NEVER_PULL).expect("parses"));
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].reason, "ErrImageNeverPull");
         assert!(p[0].is_fatal());
@@ -396,7 +316,7 @@ mod tests {
 
     #[test]
     fn crash_loop_shows_exit_code_restarts_and_logs() {
-        let p = problems(CRASH_LOOP).expect("parses");
+        let p = problems(&kubectl::parse_pods(CRASH_LOOP).expect("parses"));
         assert_eq!(p[0].reason, "CrashLoopBackOff");
         assert_eq!(p[0].exit_code, Some(2));
         assert_eq!(p[0].restarts, 4);
@@ -416,7 +336,7 @@ mod tests {
 
     #[test]
     fn unschedulable_names_the_resource() {
-        let p = problems(UNSCHEDULABLE).expect("parses");
+        let p = problems(&kubectl::parse_pods(UNSCHEDULABLE).expect("parses"));
         assert_eq!(p[0].reason, "Unschedulable");
         let (detail, help) = explain(&p[0], "", "todo", false);
         assert!(detail.contains("Insufficient memory"), "{detail}");
@@ -425,8 +345,8 @@ mod tests {
 
     #[test]
     fn starting_and_running_pods_are_no_problem() {
-        assert!(problems(STARTING).expect("parses").is_empty());
-        assert!(problems(r#"{"items":[]}"#).expect("parses").is_empty());
+        assert!(problems(&kubectl::parse_pods(STARTING).expect("parses")).is_empty());
+        assert!(problems(&kubectl::parse_pods(r#"{"items":[]}"#).expect("parses")).is_empty());
     }
 
     #[test]

@@ -318,10 +318,12 @@ impl DeployStage {
         let kube = cluster.kube;
         let mut found = Vec::new();
         for w in self.workloads(Database::Internal) {
-            if let Ok(pods) = kube.pods_json(&w.selector)
-                && let Ok(p) = diagnose::problems(&pods)
-            {
-                found.extend(p.into_iter().filter(|p| p.is_fatal()));
+            if let Ok(pods) = kube.pods(Some(&w.selector)) {
+                found.extend(
+                    diagnose::problems(&pods)
+                        .into_iter()
+                        .filter(|p| p.is_fatal()),
+                );
             }
         }
         if let Some(p) = found.first() {

@@ -503,6 +503,8 @@ mod tests {
             ready,
             restarts,
             problem: None,
+            unscheduled: None,
+            containers: Vec::new(),
         }
     }
 

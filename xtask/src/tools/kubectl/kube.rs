@@ -40,11 +40,6 @@ impl<'a> Kube<'a> {
         super::pods(self.runner, self.ctx(), self.namespace, selector)
     }
 
-    /// The pods matching `selector`, unparsed (the deploy diagnosis reads more of them).
-    pub fn pods_json(&self, selector: &str) -> Result<String> {
-        super::pods_json(self.runner, self.ctx(), self.namespace, selector)
-    }
-
     pub fn services(&self) -> Result<Vec<Service>> {
         super::services(self.runner, self.ctx(), self.namespace)
     }

@@ -214,6 +214,27 @@ pub struct Pod {
     /// The first waiting reason (ImagePullBackOff, CrashLoopBackOff, ...) or the scheduling
     /// problem, with its message.
     pub problem: Option<(String, String)>,
+    /// The PodScheduled condition's reason and message while it is False.
+    #[serde(skip)]
+    pub unscheduled: Option<(String, String)>,
+    /// Every container's state, init containers first.
+    #[serde(skip)]
+    pub containers: Vec<ContainerState>,
+}
+
+/// One container of a pod, as its status says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerState {
+    pub name: String,
+    pub image: String,
+    /// An init container.
+    pub init: bool,
+    pub ready: bool,
+    pub restarts: u32,
+    /// The waiting reason and message while it waits (empty reason: none given).
+    pub waiting: Option<(String, String)>,
+    /// The exit code of its last run: the last terminated state, else the current one.
+    pub exit_code: Option<i32>,
 }
 
 /// The pods in `namespace` (optionally matching a label selector).
@@ -280,7 +301,7 @@ pub fn logs(r: &Runner, context: Option<&str>, namespace: &str, q: &LogsQuery) -
 }
 
 pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Waiting {
         #[serde(default)]
         reason: String,
@@ -288,19 +309,49 @@ pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
         message: String,
     }
     #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Terminated {
+        exit_code: Option<i32>,
+    }
+    #[derive(Deserialize, Default)]
     struct State {
         waiting: Option<Waiting>,
+        terminated: Option<Terminated>,
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct ContainerStatus {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        image: String,
+        #[serde(default)]
         ready: bool,
         #[serde(default)]
         restart_count: u32,
         #[serde(default)]
         state: State,
+        #[serde(default)]
+        last_state: State,
     }
-    #[derive(Deserialize)]
+    impl ContainerStatus {
+        fn typed(self, init: bool) -> ContainerState {
+            ContainerState {
+                exit_code: self
+                    .last_state
+                    .terminated
+                    .or(self.state.terminated)
+                    .and_then(|t| t.exit_code),
+                waiting: self.state.waiting.map(|w| (w.reason, w.message)),
+                name: self.name,
+                image: self.image,
+                init,
+                ready: self.ready,
+                restarts: self.restart_count,
+            }
+        }
+    }
+    #[derive(Deserialize, Default)]
     #[serde(rename_all = "camelCase")]
     struct Status {
         #[serde(default)]
@@ -308,11 +359,14 @@ pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
         #[serde(default)]
         conditions: Vec<Condition>,
         #[serde(default)]
+        init_container_statuses: Vec<ContainerStatus>,
+        #[serde(default)]
         container_statuses: Vec<ContainerStatus>,
     }
     #[derive(Deserialize)]
     struct Raw {
         metadata: Meta,
+        #[serde(default)]
         status: Status,
     }
     let list: List<Raw> = parse_json("kubectl get pods", text)?;
@@ -320,25 +374,32 @@ pub fn parse_pods(text: &str) -> Result<Vec<Pod>> {
         .items
         .into_iter()
         .map(|p| {
-            let cs = &p.status.container_statuses;
-            let waiting = cs
-                .iter()
-                .filter_map(|c| c.state.waiting.as_ref())
-                .find(|w| !w.reason.is_empty())
-                .map(|w| (w.reason.clone(), w.message.clone()));
-            let unscheduled = p
-                .status
+            let s = p.status;
+            let unscheduled = s
                 .conditions
                 .iter()
                 .find(|c| c.kind == "PodScheduled" && c.status == "False")
                 .map(|c| (c.reason.clone(), c.message.clone()));
+            let mut containers: Vec<ContainerState> = s
+                .init_container_statuses
+                .into_iter()
+                .map(|c| c.typed(true))
+                .collect();
+            containers.extend(s.container_statuses.into_iter().map(|c| c.typed(false)));
+            let main: Vec<&ContainerState> = containers.iter().filter(|c| !c.init).collect();
+            let waiting = main
+                .iter()
+                .filter_map(|c| c.waiting.as_ref())
+                .find(|(reason, _)| !reason.is_empty())
+                .cloned();
             Pod {
                 name: p.metadata.name,
-                ready: p.status.phase == "Succeeded"
-                    || (!cs.is_empty() && cs.iter().all(|c| c.ready)),
-                phase: p.status.phase,
-                restarts: cs.iter().map(|c| c.restart_count).sum(),
-                problem: waiting.or(unscheduled),
+                ready: s.phase == "Succeeded" || (!main.is_empty() && main.iter().all(|c| c.ready)),
+                phase: s.phase,
+                restarts: main.iter().map(|c| c.restarts).sum(),
+                problem: waiting.or_else(|| unscheduled.clone()),
+                unscheduled,
+                containers,
             }
         })
         .collect())
@@ -620,30 +681,6 @@ pub fn rollout_status(
     } else {
         Some(crate::run::last_lines(out.stderr.trim(), 2))
     })
-}
-
-/// `kubectl get pods -n NS -l SELECTOR -o json`, unparsed (the deploy diagnosis reads more of
-/// it than [`parse_pods`]).
-pub fn pods_json(
-    r: &Runner,
-    context: Option<&str>,
-    namespace: &str,
-    selector: &str,
-) -> Result<String> {
-    let out = r.run(
-        &kubectl(context)
-            .args([
-                "get",
-                "pods",
-                "--namespace",
-                namespace,
-                "--selector",
-                selector,
-            ])
-            .args(["-o", "json"])
-            .timeout(Duration::from_secs(30)),
-    )?;
-    Ok(out.stdout)
 }
 
 /// The last `tail` lines the previous run of a container printed (`kubectl logs --previous`);
