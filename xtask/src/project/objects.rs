@@ -5,6 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::tools::kubectl::Columns;
+
 /// The label every object of the app carries (raw manifests and chart alike).
 pub const APP_SELECTOR: &str = "app.kubernetes.io/name=todo-chatbot";
 /// The kinds the deploy stages create in the namespace and look at (the SQLite claim too; a
@@ -25,6 +27,16 @@ pub const TOKEN_ANNOTATION: &str = "todo-chatbot.dev/rollout-token";
 /// The pods' annotation carrying the Secret's rollout token (set through the chart's
 /// `podAnnotations`), so a changed Secret rolls them.
 pub const POD_SECRET_ANNOTATION: &str = "todo-chatbot.dev/secret-hash";
+
+/// The label naming who made an object (`kubectl`, `Helm`, ...).
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+/// What the stages read of each object they list: who made it, its config-hash and the
+/// Secret's rollout token.
+pub const COLUMNS: Columns<'static> = Columns {
+    labels: &[MANAGED_BY],
+    annotations: &[HASH_ANNOTATION, TOKEN_ANNOTATION],
+};
 
 /// 16 hex digits of the SHA-256 of `text`: the config-hash the xtask stamps on what it applies.
 pub fn short_hash(text: &str) -> String {

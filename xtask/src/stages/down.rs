@@ -14,7 +14,7 @@ use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags;
-use crate::project::objects::{APP_SELECTOR, KINDS};
+use crate::project::objects::{APP_SELECTOR, COLUMNS, KINDS};
 use crate::tools;
 use crate::tools::helm::{self};
 
@@ -121,7 +121,7 @@ impl Down {
     fn leftovers(&self, cx: &Ctx, skip_helm: bool) -> Result<(Vec<String>, Vec<String>)> {
         let kube = cx.kube(&self.config);
         let (claims, objects): (Vec<_>, Vec<_>) = kube
-            .objects(KINDS, APP_SELECTOR)?
+            .objects(KINDS, APP_SELECTOR, &COLUMNS)?
             .into_iter()
             .partition(|o| o.kind == "PersistentVolumeClaim");
         let objects = objects

@@ -25,8 +25,12 @@ fn kubectl_parsers() {
     let pods = kubectl::parse_pods(&crlf(PODS)).expect("parses");
     assert_eq!(pods[0].phase, "Running");
     let columns = "Secret   todo-chatbot-secrets   todo-chatbot-xtask   abc123   0f0f\nService   todo-chatbot-backend   kubectl   <none>   <none>\n";
-    same(columns, kubectl::parse_object_columns);
-    let objs = kubectl::parse_object_columns(&crlf(columns));
+    let spec = kubectl::Columns {
+        labels: &["app.kubernetes.io/managed-by"],
+        annotations: &["example.dev/hash", "example.dev/token"],
+    };
+    same(columns, |t| spec.parse(t));
+    let objs = spec.parse(&crlf(columns));
     assert_eq!(objs[1].kind, "Service");
     assert!(objs[1].annotations.is_empty(), "{objs:?}");
     same(

@@ -314,6 +314,7 @@ impl Stage for Aiops {
                         let found = kube.objects(
                             "serviceaccounts,rolebindings",
                             "app.kubernetes.io/component=aiops",
+                            &crate::project::objects::COLUMNS,
                         )?;
                         reader_current = ["serviceaccount", "rolebinding"].iter().all(|k| {
                             found.iter().any(|o| {

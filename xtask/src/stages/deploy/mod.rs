@@ -35,7 +35,9 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
-use crate::project::objects::{APP_SELECTOR, HASH_ANNOTATION, KINDS, SECRET_NAME};
+use crate::project::objects::{
+    self, APP_SELECTOR, HASH_ANNOTATION, KINDS, MANAGED_BY, SECRET_NAME,
+};
 use crate::tools::helm::{self, Major};
 use crate::tools::kubectl;
 use diagnose::{Cluster, Workload};
@@ -152,10 +154,7 @@ pub struct Found {
 impl From<kubectl::Object> for Found {
     fn from(o: kubectl::Object) -> Found {
         Found {
-            managed_by: o
-                .label("app.kubernetes.io/managed-by")
-                .unwrap_or("")
-                .to_string(),
+            managed_by: o.label(MANAGED_BY).unwrap_or("").to_string(),
             hash: o.annotations.get(HASH_ANNOTATION).cloned(),
             kind: o.kind,
             name: o.name,
@@ -487,7 +486,7 @@ impl Stage for DeployStage {
         let kube = cx.kube(&self.config);
         let namespace = kube.namespace_object()?;
         let listed = match &namespace {
-            Some(_) => kube.objects(KINDS, APP_SELECTOR)?,
+            Some(_) => kube.objects(KINDS, APP_SELECTOR, &objects::COLUMNS)?,
             None => Vec::new(),
         };
         let secret_hash = self.seal_secret(&listed, &secret)?;

@@ -60,8 +60,20 @@ impl<'a> Kube<'a> {
     }
 
     /// Objects of `kinds` (comma-separated) matching `selector`.
-    pub fn objects(&self, kinds: &str, selector: &str) -> Result<Vec<Object>> {
-        super::objects(self.runner, self.ctx(), self.namespace, kinds, selector)
+    pub fn objects(
+        &self,
+        kinds: &str,
+        selector: &str,
+        columns: &super::Columns,
+    ) -> Result<Vec<Object>> {
+        super::objects(
+            self.runner,
+            self.ctx(),
+            self.namespace,
+            kinds,
+            selector,
+            columns,
+        )
     }
 
     /// The namespace itself, or `None` when it does not exist.

@@ -536,6 +536,7 @@ pub fn objects(
     namespace: &str,
     kinds: &str,
     selector: &str,
+    columns: &Columns,
 ) -> Result<Vec<Object>> {
     // Only these columns: `-o json` of Secrets would carry their data into the output (and
     // into `-vv` logs) base64-encoded.
@@ -543,43 +544,64 @@ pub fn objects(
         &kubectl(context)
             .args(["get", kinds, "--namespace", namespace])
             .args(["--selector", selector, "--no-headers"])
-            .arg(format!("--output=custom-columns={OBJECT_COLUMNS}"))
+            .arg(format!("--output=custom-columns={}", columns.spec()))
             .timeout(Duration::from_secs(30))
             .hint("check that the cluster answers: `cargo xtask status`"),
     )?;
-    Ok(parse_object_columns(&out.stdout))
+    Ok(columns.parse(&out.stdout))
 }
 
-/// Kind, name, managed-by label, config-hash and rollout-token annotations of each object.
-const OBJECT_COLUMNS: &str = r"KIND:.kind,NAME:.metadata.name,MANAGED:.metadata.labels.app\.kubernetes\.io/managed-by,HASH:.metadata.annotations.todo-chatbot\.dev/config-hash,TOKEN:.metadata.annotations.todo-chatbot\.dev/rollout-token";
+/// Which labels and annotations [`objects`] reads of each object, in this order (the caller's
+/// names: the tool knows none of the project's).
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub labels: &'a [&'a str],
+    pub annotations: &'a [&'a str],
+}
 
-/// Reads the [`OBJECT_COLUMNS`] lines (`<none>` for a missing value).
-pub fn parse_object_columns(text: &str) -> Vec<Object> {
-    let value = |v: Option<&str>| v.filter(|v| *v != "<none>").map(String::from);
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let kind = f.next()?.to_string();
-            let name = f.next()?.to_string();
-            let mut labels = std::collections::BTreeMap::new();
-            if let Some(m) = value(f.next()) {
-                labels.insert("app.kubernetes.io/managed-by".to_string(), m);
-            }
-            let mut annotations = std::collections::BTreeMap::new();
-            if let Some(h) = value(f.next()) {
-                annotations.insert("todo-chatbot.dev/config-hash".to_string(), h);
-            }
-            if let Some(t) = value(f.next()) {
-                annotations.insert("todo-chatbot.dev/rollout-token".to_string(), t);
-            }
-            Some(Object {
-                kind,
-                name,
-                labels,
-                annotations,
+impl Columns<'_> {
+    /// The `custom-columns` spec: kind, name, then each label and annotation.
+    pub fn spec(&self) -> String {
+        let escape = |k: &str| k.replace('.', r"\.");
+        let mut cols = vec!["KIND:.kind".to_string(), "NAME:.metadata.name".to_string()];
+        for (n, l) in self.labels.iter().enumerate() {
+            cols.push(format!("L{n}:.metadata.labels.{}", escape(l)));
+        }
+        for (n, a) in self.annotations.iter().enumerate() {
+            cols.push(format!("A{n}:.metadata.annotations.{}", escape(a)));
+        }
+        cols.join(",")
+    }
+
+    /// Reads the lines of [`Columns::spec`] (`<none>` for a missing value).
+    pub fn parse(&self, text: &str) -> Vec<Object> {
+        let value = |v: Option<&str>| v.filter(|v| *v != "<none>").map(String::from);
+        text.lines()
+            .filter_map(|line| {
+                let mut f = line.split_whitespace();
+                let kind = f.next()?.to_string();
+                let name = f.next()?.to_string();
+                let mut labels = std::collections::BTreeMap::new();
+                for l in self.labels {
+                    if let Some(v) = value(f.next()) {
+                        labels.insert(l.to_string(), v);
+                    }
+                }
+                let mut annotations = std::collections::BTreeMap::new();
+                for a in self.annotations {
+                    if let Some(v) = value(f.next()) {
+                        annotations.insert(a.to_string(), v);
+                    }
+                }
+                Some(Object {
+                    kind,
+                    name,
+                    labels,
+                    annotations,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
 /// The Namespace `name`, or `None` when it does not exist.
@@ -775,16 +797,29 @@ pub fn parse_events(text: &str) -> Result<Vec<Event>> {
 mod tests {
     use super::*;
 
+    const COLUMNS: Columns = Columns {
+        labels: &["app.kubernetes.io/managed-by"],
+        annotations: &["example.dev/config-hash", "example.dev/token"],
+    };
+
+    #[test]
+    fn columns_spec_escapes_the_dots_of_the_names() {
+        assert_eq!(
+            COLUMNS.spec(),
+            r"KIND:.kind,NAME:.metadata.name,L0:.metadata.labels.app\.kubernetes\.io/managed-by,A0:.metadata.annotations.example\.dev/config-hash,A1:.metadata.annotations.example\.dev/token"
+        );
+    }
+
     #[test]
     fn object_columns_with_missing_values() {
-        let o = parse_object_columns(
+        let o = COLUMNS.parse(
             "Deployment   todo-chatbot-backend   kubectl   0123456789abcdef\nSecret   sh.helm.release.v1.todo-chatbot.v1   <none>   <none>\n",
         );
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].label("app.kubernetes.io/managed-by"), Some("kubectl"));
         assert_eq!(
             o[0].annotations
-                .get("todo-chatbot.dev/config-hash")
+                .get("example.dev/config-hash")
                 .map(String::as_str),
             Some("0123456789abcdef")
         );
