@@ -36,7 +36,7 @@ use crate::project::ai::provider;
 use crate::project::objects::HASH_ANNOTATION;
 use crate::tools::ai::kubectl_ai::{self, Provider};
 use crate::tools::ai::{self, Outcome, kagent as kg};
-use crate::tools::{self, helm, workloads};
+use crate::tools::{self, helm};
 use transcript::Transcript;
 
 pub use kagent::{K8S_AGENT, TODO_AGENT};
@@ -491,12 +491,9 @@ impl Stage for Aiops {
         match step {
             Step::EnsureReader => {
                 let (text, _) = access::manifests(self.ns());
-                let out = workloads::apply_manifest(
-                    r,
-                    Some(cx.kube(&self.config).context),
-                    &text,
-                    "the read-only ServiceAccount and RoleBinding",
-                )?;
+                let out = cx
+                    .kube(&self.config)
+                    .apply(&text, "the read-only ServiceAccount and RoleBinding")?;
                 for l in out.lines() {
                     cx.ui.detail(l);
                 }
@@ -515,12 +512,7 @@ impl Stage for Aiops {
             Step::ApplyKagentAgent => {
                 let text = self.kagent_manifests(cx)?;
                 kagent::check_tools(&text)?;
-                let out = workloads::apply_manifest(
-                    r,
-                    Some(self.context()),
-                    &text,
-                    "deploy/k8s/kagent/",
-                )?;
+                let out = cx.kube(&self.config).apply(&text, "deploy/k8s/kagent/")?;
                 for l in out.lines() {
                     cx.ui.detail(l);
                 }

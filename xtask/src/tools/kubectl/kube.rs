@@ -45,8 +45,13 @@ impl<'a> Kube<'a> {
     }
 
     /// The ports of every Service, by name.
+    /// The ports (`spec.ports[].port`) of every Service, by Service name.
     pub fn service_ports(&self) -> Result<Vec<(String, Vec<u16>)>> {
-        workloads::service_ports(self.runner, self.ctx(), self.namespace)
+        Ok(self
+            .services()?
+            .into_iter()
+            .map(|s| (s.name, s.ports))
+            .collect())
     }
 
     /// Ready and total endpoints behind `service`.

@@ -637,7 +637,7 @@ pub fn apply_stdin(r: &Runner, context: Option<&str>, doc: &str, what: &str) -> 
             .args(["--force-conflicts", "-f", "-"])
             .stdin(doc.as_bytes().to_vec())
             .mutating()
-            .timeout(Duration::from_secs(60))
+            .timeout(Duration::from_secs(120))
             .hint(format!(
                 "{what} was refused by the cluster; `-v` shows the command, the error above the reason"
             )),
@@ -879,7 +879,10 @@ mod tests {
     #[test]
     fn services_node_ports() {
         let s = parse_services(r#"{"items":[{"metadata":{"name":"todo-frontend"},"spec":{"type":"LoadBalancer","ports":[{"port":80,"nodePort":31234}]},"status":{"loadBalancer":{}}}]}"#).expect("parses");
-        assert_eq!(s[0].node_ports, [31234]);
+        assert_eq!(
+            (s[0].ports.as_slice(), s[0].node_ports.as_slice()),
+            ([80].as_slice(), [31234].as_slice())
+        );
         assert_eq!(s[0].kind, "LoadBalancer");
     }
 }

@@ -161,56 +161,6 @@ pub fn parse_service_url(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The ports (`spec.ports[].port`) of every Service in `namespace`, by Service name.
-pub fn service_ports(
-    r: &Runner,
-    context: Option<&str>,
-    namespace: &str,
-) -> Result<Vec<(String, Vec<u16>)>> {
-    let out = r.run(
-        &kubectl(context)
-            .args(["get", "services", "--namespace", namespace, "-o", "json"])
-            .timeout(Duration::from_secs(30)),
-    )?;
-    parse_service_ports(&out.stdout)
-}
-
-pub fn parse_service_ports(text: &str) -> Result<Vec<(String, Vec<u16>)>> {
-    #[derive(Deserialize)]
-    struct Port {
-        port: u16,
-    }
-    #[derive(Deserialize)]
-    struct Spec {
-        #[serde(default)]
-        ports: Vec<Port>,
-    }
-    #[derive(Deserialize)]
-    struct Meta {
-        name: String,
-    }
-    #[derive(Deserialize)]
-    struct Svc {
-        metadata: Meta,
-        spec: Spec,
-    }
-    #[derive(Deserialize)]
-    struct List {
-        items: Vec<Svc>,
-    }
-    let list: List = parse_json("kubectl get services", text)?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|s| {
-            (
-                s.metadata.name,
-                s.spec.ports.into_iter().map(|p| p.port).collect(),
-            )
-        })
-        .collect())
-}
-
 /// Ready and total endpoints behind Service `service` (from its EndpointSlices; an absent
 /// `ready` condition counts as ready, as the API defines).
 pub fn service_endpoints(
@@ -272,21 +222,6 @@ pub fn count_endpoints(text: &str, service: &str) -> Result<(usize, usize)> {
         .filter(|e| e.conditions.ready.unwrap_or(true))
         .count();
     Ok((ready, all.len()))
-}
-
-/// `kubectl apply -f -` with `text` on stdin; returns kubectl's lines (`kind/name created`...).
-pub fn apply_manifest(r: &Runner, context: Option<&str>, text: &str, what: &str) -> Result<String> {
-    let out = r.run(
-        &kubectl(context)
-            .args(["apply", "-f", "-"])
-            .stdin(text)
-            .mutating()
-            .timeout(Duration::from_secs(120))
-            .hint(format!(
-                "check {what}: are its resource kinds installed in the cluster?"
-            )),
-    )?;
-    Ok(out.stdout)
 }
 
 #[cfg(test)]
