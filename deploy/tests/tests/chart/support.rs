@@ -129,23 +129,7 @@ pub fn render_ok(helm: &Path, values: Option<&Path>, extra: &[&str]) -> String {
     })
 }
 
-/// The documents of a multi-document YAML stream, split at lines that are `---` (the separator
-/// helm and our files use), without comment-only lines (helm's `# Source:`) and empty documents.
-pub fn documents(text: &str) -> Vec<String> {
-    let mut docs = vec![String::new()];
-    for line in text.lines() {
-        if line.trim_end() == "---" {
-            docs.push(String::new());
-        } else if !line.starts_with('#')
-            && let Some(doc) = docs.last_mut()
-        {
-            doc.push_str(line);
-            doc.push('\n');
-        }
-    }
-    docs.retain(|d| !d.trim().is_empty());
-    docs
-}
+pub use yaml_docs::documents;
 
 /// The objects of a multi-document YAML stream.
 pub fn parse(text: &str) -> Vec<Value> {

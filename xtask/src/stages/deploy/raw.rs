@@ -207,24 +207,7 @@ fn file_name(rel: &str) -> &str {
     rel.rsplit('/').next().unwrap_or(rel)
 }
 
-/// Splits a YAML stream into its documents (on `---` lines), dropping empty ones.
-pub fn documents(text: &str) -> Vec<String> {
-    let mut docs = vec![String::new()];
-    for line in text.lines() {
-        if line.trim_end() == "---" {
-            docs.push(String::new());
-        } else if let Some(d) = docs.last_mut() {
-            d.push_str(line);
-            d.push('\n');
-        }
-    }
-    docs.into_iter()
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect()
-}
+pub use yaml_docs::documents;
 
 /// The Secret as YAML with `stringData` (values JSON-quoted, which YAML reads as double-quoted
 /// strings). Keys sorted, so the same input gives the same text and hash.

@@ -19,6 +19,7 @@ use crate::run::Call;
 use crate::stages::{GateResult, Report, Stage};
 use crate::tools::docker::Docker;
 use crate::tools::{self, helm};
+use yaml_docs::documents;
 
 pub struct StaticVerify {
     pub config: Config,
@@ -94,17 +95,6 @@ pub fn schema_version(kubernetes_version: &str) -> String {
         (Some(a), Some(b)) => format!("{a}.{b}.0"),
         _ => "1.33.0".into(),
     }
-}
-
-/// Splits a YAML stream into non-empty documents.
-fn documents(text: &str) -> Vec<String> {
-    text.split("\n---")
-        .map(|d| d.trim_start_matches("---").trim().to_string())
-        .filter(|d| {
-            d.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect()
 }
 
 impl Stage for StaticVerify {
