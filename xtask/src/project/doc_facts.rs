@@ -115,6 +115,40 @@ pub fn check_text(file: &str, text: &str, facts: &Facts) -> Vec<Drift> {
     out.extend(budgets(file, text, &facts.budgets_mb));
     out.extend(stage_numbers(file, text));
     out.extend(flags(file, text));
+    out.extend(minikube_profiles(file, text));
+    out
+}
+
+/// A runnable `minikube service NAME …` names the profile (`-p`): the xtask's cluster is a
+/// named profile, not minikube's default one.
+pub fn minikube_profiles(file: &str, text: &str) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut from = 0;
+        while let Some(at) = line[from..].find("minikube service ") {
+            let start = from + at + "minikube service ".len();
+            from = start;
+            let rest = &line[start..];
+            let command = &rest[..rest.find('`').unwrap_or(rest.len())];
+            let Some(first) = command.split_whitespace().next() else {
+                continue;
+            };
+            if first.starts_with('-') || first == "…" || first == "..." {
+                continue;
+            }
+            let words: Vec<&str> = command.split_whitespace().collect();
+            let profile = words
+                .iter()
+                .any(|w| *w == "-p" || w.starts_with("--profile") || w.starts_with("-p="));
+            if !profile {
+                out.push(drift(
+                    file,
+                    i,
+                    format!("`minikube service {first} …` names no profile (-p PROFILE)"),
+                ));
+            }
+        }
+    }
     out
 }
 
@@ -727,6 +761,14 @@ mod tests {
             "{:?}",
             whats(&help_stage_numbers())
         );
+    }
+
+    #[test]
+    fn a_minikube_service_command_without_its_profile_is_found() {
+        let ok = "  minikube:  minikube service {{ $frontend }} -n {{ $ns }} -p todo-chatbot --url\n(`minikube service … --url`, or `minikube service --url`)\n";
+        assert!(minikube_profiles("NOTES.txt", ok).is_empty());
+        let d = minikube_profiles("NOTES.txt", "  minikube service {{ $frontend }} -n {{ $ns }} --url\n");
+        assert_eq!(d.len(), 1, "{:?}", whats(&d));
     }
 
     #[test]
