@@ -763,27 +763,10 @@ fn install_kagent_lets_the_kagent_namespace_through_the_charts_network_policy() 
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn deploy_helm_keeps_kagent_let_in_while_its_namespace_exists() {
     let env = Env::new();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
-    copy_dir(
-        &repo.join("deploy/helm/todo-chatbot"),
-        &env.project.join("deploy/helm/todo-chatbot"),
-    );
+    env.with_deploy_files();
     env.write(".env", &format!("OPENAI_API_KEY={OPENAI_KEY}\n"));
     env.xtask(&["setup"]).ok();
     env.xtask(&["deploy", "--helm"]).ok();

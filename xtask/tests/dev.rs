@@ -9,16 +9,12 @@ mod apps;
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apps::{Apps, alive};
-use support::Env;
-
-const BACKEND: &str = "todo-chatbot-backend";
-const FRONTEND: &str = "todo-chatbot-frontend";
+use support::{BACKEND, Env, FRONTEND, list};
 
 const PIPELINE: &str = r#"
 [cluster]
@@ -46,26 +42,6 @@ inputs = ["app/frontend"]
 namespace = "todo"
 timeout_secs = 600
 "#;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let dest = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).expect("copy");
-        }
-    }
-}
-
-fn list(items: &[String]) -> String {
-    format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
-        items.join(",")
-    )
-}
 
 fn ready_pods() -> String {
     let pod = |name: &str| {
@@ -98,12 +74,7 @@ fn project(ports: (u16, u16)) -> Env {
     ] {
         env.write(path, text);
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
-    copy_dir(
-        &repo.join("deploy/helm/todo-chatbot"),
-        &env.project.join("deploy/helm/todo-chatbot"),
-    );
+    env.with_deploy_files();
     env.knob("kube/pods-todo.json", &ready_pods());
     let svc = |name: &str, port: u16| {
         format!(

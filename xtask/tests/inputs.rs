@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use support::Env;
 
 /// The project's layout: shared manifests and crates, one folder per app.
@@ -176,26 +174,8 @@ fn build_fast_passes_the_profile_and_gets_its_own_tags() {
     assert!(refused.stderr.contains("help:"), "{refused}");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let dest = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).expect("copy");
-        }
-    }
-}
-
 fn with_chart(env: &Env) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
-    copy_dir(
-        &repo.join("deploy/helm/todo-chatbot"),
-        &env.project.join("deploy/helm/todo-chatbot"),
-    );
+    env.with_deploy_files();
 }
 
 fn upgrades(env: &Env) -> Vec<String> {

@@ -10,65 +10,14 @@ mod support;
 use std::path::Path;
 
 use apps::{Apps, alive};
-use support::Env;
-
-const BACKEND: &str = "todo-chatbot-backend";
-const FRONTEND: &str = "todo-chatbot-frontend";
-
-fn ready_pod(name: &str, restarts: u32) -> String {
-    format!(
-        r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":{restarts},"state":{{"running":{{}}}}}}]}}}}"#
-    )
-}
-
-fn list(items: &[String]) -> String {
-    format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
-        items.join(",")
-    )
-}
+use support::{BACKEND, Env, FRONTEND, list, ready_pod};
 
 /// The fake cluster as a deploy leaves it: a running profile, ready pods, the two Services with
 /// endpoints, and port-forwards that reach `apps`.
 fn deployed(env: &Env, apps: &Apps) {
     env.xtask(&["setup"]).ok();
     env.clear_calls();
-    env.knob(
-        "kube/pods-todo.json",
-        &list(&[
-            ready_pod("todo-chatbot-backend-7d9f-abcde", 0),
-            ready_pod("todo-chatbot-frontend-5c6b-fghij", 0),
-        ]),
-    );
-    let svc = |name: &str, kind: &str, port: u16| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"{kind}","ports":[{{"name":"http","port":{port}}}]}},"status":{{"loadBalancer":{{}}}}}}"#
-        )
-    };
-    env.knob(
-        "kube/services-todo.json",
-        &list(&[
-            svc(BACKEND, "ClusterIP", 8000),
-            svc(FRONTEND, "LoadBalancer", 80),
-        ]),
-    );
-    let slice = |name: &str| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}-x1","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
-        )
-    };
-    env.knob(
-        "kube/endpointslices-todo.json",
-        &list(&[slice(BACKEND), slice(FRONTEND)]),
-    );
-    env.knob(
-        &format!("kube/forward/{BACKEND}"),
-        &apps.backend_port.to_string(),
-    );
-    env.knob(
-        &format!("kube/forward/{FRONTEND}"),
-        &apps.frontend_port.to_string(),
-    );
+    env.deployed_cluster("LoadBalancer", (apps.backend_port, apps.frontend_port));
 }
 
 fn forward_pids(env: &Env) -> Vec<u32> {

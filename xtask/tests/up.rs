@@ -8,82 +8,15 @@
 mod apps;
 mod support;
 
-use std::path::Path;
-
 use apps::Apps;
 use support::Env;
-
-const BACKEND: &str = "todo-chatbot-backend";
-const FRONTEND: &str = "todo-chatbot-frontend";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let path = entry.expect("entry").path();
-        let dest = to.join(path.file_name().expect("name"));
-        if path.is_dir() {
-            copy_dir(&path, &dest);
-        } else {
-            std::fs::copy(&path, &dest).expect("copy");
-        }
-    }
-}
-
-fn list(items: &[String]) -> String {
-    format!(
-        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
-        items.join(",")
-    )
-}
 
 /// A scratch project with the real chart and manifests; the fake cluster's pods, Services,
 /// endpoints and port-forwards (reaching `apps`) answer as after a deploy.
 fn project(apps: &Apps) -> Env {
     let env = Env::new();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    copy_dir(&repo.join("deploy/k8s"), &env.project.join("deploy/k8s"));
-    copy_dir(
-        &repo.join("deploy/helm/todo-chatbot"),
-        &env.project.join("deploy/helm/todo-chatbot"),
-    );
-    let pod = |name: &str| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":0,"state":{{"running":{{}}}}}}]}}}}"#
-        )
-    };
-    env.knob(
-        "kube/pods-todo.json",
-        &list(&[
-            pod("todo-chatbot-backend-1-a"),
-            pod("todo-chatbot-frontend-1-b"),
-        ]),
-    );
-    let svc = |name: &str, port: u16| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"ClusterIP","ports":[{{"port":{port}}}]}}}}"#
-        )
-    };
-    env.knob(
-        "kube/services-todo.json",
-        &list(&[svc(BACKEND, 8000), svc(FRONTEND, 80)]),
-    );
-    let slice = |name: &str| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}-x","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
-        )
-    };
-    env.knob(
-        "kube/endpointslices-todo.json",
-        &list(&[slice(BACKEND), slice(FRONTEND)]),
-    );
-    env.knob(
-        &format!("kube/forward/{BACKEND}"),
-        &apps.backend_port.to_string(),
-    );
-    env.knob(
-        &format!("kube/forward/{FRONTEND}"),
-        &apps.frontend_port.to_string(),
-    );
+    env.with_deploy_files();
+    env.deployed_cluster("ClusterIP", (apps.backend_port, apps.frontend_port));
     env
 }
 

@@ -292,6 +292,69 @@ impl Env {
     }
 }
 
+/// The Services of the app in the fake cluster (the raw manifests' names).
+pub const BACKEND: &str = "todo-chatbot-backend";
+pub const FRONTEND: &str = "todo-chatbot-frontend";
+
+/// A `kubectl get -o json` list of `items` (JSON objects).
+pub fn list(items: &[String]) -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{}],"metadata":{{"resourceVersion":""}}}}"#,
+        items.join(",")
+    )
+}
+
+/// A Running, Ready pod whose one container restarted `restarts` times.
+pub fn ready_pod(name: &str, restarts: u32) -> String {
+    format!(
+        r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":{restarts},"state":{{"running":{{}}}}}}]}}}}"#
+    )
+}
+
+impl Env {
+    /// The fake cluster as a deploy leaves it in namespace `todo`: a ready pod for each app, the
+    /// two Services (backend ClusterIP on 8000, frontend of type `frontend_type` on 80), a ready
+    /// endpoint behind each, and port-forwards that reach `backend_port` and `frontend_port`.
+    pub fn deployed_cluster(&self, frontend_type: &str, (backend_port, frontend_port): (u16, u16)) {
+        self.knob(
+            "kube/pods-todo.json",
+            &list(&[
+                ready_pod("todo-chatbot-backend-7d9f-abcde", 0),
+                ready_pod("todo-chatbot-frontend-5c6b-fghij", 0),
+            ]),
+        );
+        let svc = |name: &str, kind: &str, port: u16| {
+            format!(
+                r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"{kind}","ports":[{{"name":"http","port":{port}}}]}},"status":{{"loadBalancer":{{}}}}}}"#
+            )
+        };
+        self.knob(
+            "kube/services-todo.json",
+            &list(&[
+                svc(BACKEND, "ClusterIP", 8000),
+                svc(FRONTEND, frontend_type, 80),
+            ]),
+        );
+        let slice = |name: &str| {
+            format!(
+                r#"{{"metadata":{{"name":"{name}-x1","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
+            )
+        };
+        self.knob(
+            "kube/endpointslices-todo.json",
+            &list(&[slice(BACKEND), slice(FRONTEND)]),
+        );
+        self.knob(
+            &format!("kube/forward/{BACKEND}"),
+            &backend_port.to_string(),
+        );
+        self.knob(
+            &format!("kube/forward/{FRONTEND}"),
+            &frontend_port.to_string(),
+        );
+    }
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir") {
