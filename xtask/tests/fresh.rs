@@ -536,3 +536,32 @@ fn a_closed_stderr_ends_a_command_quietly_too() {
         assert_eq!(code, Some(0), "{args:?}: {stdout}");
     }
 }
+
+#[test]
+fn verify_static_fails_on_a_doc_that_contradicts_the_code() {
+    let env = Env::new();
+    env.with_deploy_files();
+    env.xtask(&["docs"]).ok();
+    env.write("README.md", "Run `cargo xtask up --helm`.\n");
+    let run = env.xtask(&["verify", "--static"]);
+    assert_eq!(run.code, 1, "{run}");
+    let gate = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("docs agree with the code"))
+        .unwrap_or_else(|| panic!("no docs gate: {run}"));
+    assert!(gate.contains("FAIL"), "{run}");
+    assert!(
+        run.stderr
+            .contains("README.md:1: `cargo xtask up` has no flag --helm"),
+        "{run}"
+    );
+    env.write("README.md", "Run `cargo xtask up --raw`.\n");
+    let run = env.xtask(&["verify", "--static"]);
+    let gate = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("docs agree with the code"))
+        .unwrap_or_else(|| panic!("no docs gate: {run}"));
+    assert!(gate.contains("pass"), "{run}");
+}

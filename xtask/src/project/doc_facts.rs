@@ -767,7 +767,10 @@ mod tests {
     fn a_minikube_service_command_without_its_profile_is_found() {
         let ok = "  minikube:  minikube service {{ $frontend }} -n {{ $ns }} -p todo-chatbot --url\n(`minikube service … --url`, or `minikube service --url`)\n";
         assert!(minikube_profiles("NOTES.txt", ok).is_empty());
-        let d = minikube_profiles("NOTES.txt", "  minikube service {{ $frontend }} -n {{ $ns }} --url\n");
+        let d = minikube_profiles(
+            "NOTES.txt",
+            "  minikube service {{ $frontend }} -n {{ $ns }} --url\n",
+        );
         assert_eq!(d.len(), 1, "{:?}", whats(&d));
     }
 

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::project::docs_gen;
 use crate::project::images::{desired_images, size_gate};
+use crate::project::{doc_facts, docs_gen};
 use crate::run::Call;
 use crate::stages::{GateResult, Report, Stage};
 use crate::tools::docker::Docker;
@@ -257,6 +257,21 @@ impl Stage for StaticVerify {
                 GateResult::Fail {
                     detail: format!("stale: {}", stale.join(", ")),
                     help: "run `cargo xtask docs` and commit the result".into(),
+                }
+            })
+        });
+        report.gate(cx, "docs agree with the code", || {
+            let drifts = doc_facts::check(&cx.root, &doc_facts::Facts::of(&self.config))?;
+            Ok(if drifts.is_empty() {
+                GateResult::Pass("namespace, release, Secret, budgets, stage numbers, flags".into())
+            } else {
+                GateResult::Fail {
+                    detail: drifts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    help: "fix each doc line named to say what the code says (`cargo xtask docs --check` lists them)".into(),
                 }
             })
         });
