@@ -243,6 +243,48 @@ impl BaseImage {
     }
 }
 
+/// Does a registry have `remote`? (`docker manifest inspect`, read-only; exit 1: no.)
+pub fn manifest_exists(r: &Runner, remote: &str) -> Result<bool> {
+    let out = r.run(
+        &Call::new("docker")
+            .args(["manifest", "inspect", remote])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(60)),
+    )?;
+    Ok(out.code == 0)
+}
+
+/// Is `image` in the local daemon? (`docker image inspect`; exit 1: no.)
+pub fn image_exists(r: &Runner, image: &str) -> Result<bool> {
+    let out = r.run(
+        &Call::new("docker")
+            .args(["image", "inspect", image, "--format", "{{.Id}}"])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    Ok(out.code == 0)
+}
+
+/// `docker tag LOCAL REMOTE`, then `docker push REMOTE`.
+pub fn tag_and_push(r: &Runner, local_image: &str, remote: &str) -> Result<()> {
+    r.run(
+        &Call::new("docker")
+            .args(["tag", local_image, remote])
+            .mutating(),
+    )?;
+    r.run(
+        &Call::new("docker")
+            .args(["push", remote])
+            .mutating()
+            .timeout(Duration::from_secs(1800))
+            .hint(format!(
+                "log in to the registry first (`docker login {}`), and check that the path exists",
+                remote.split('/').next().unwrap_or(remote)
+            )),
+    )?;
+    Ok(())
+}
+
 /// The base images of a Dockerfile, in order, each once.
 pub fn base_images(dockerfile: &str, build_args: &[(String, String)]) -> Vec<BaseImage> {
     let mut defaults: BTreeMap<String, String> = BTreeMap::new();

@@ -4,14 +4,14 @@
 //! registry has is the same image).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::project::images::desired_images;
-use crate::run::{Call, Runner};
+use crate::run::Runner;
+use crate::tools::docker;
 
 /// Image key → the reference the pods run (with the registry in front when one is set).
 pub type References = BTreeMap<String, String>;
@@ -47,48 +47,16 @@ impl super::DeployStage {
 
 /// Does the registry have `remote`? (`docker manifest inspect`, read-only.)
 pub fn has(r: &Runner, remote: &str) -> Result<bool> {
-    let out = r.run(
-        &Call::new("docker")
-            .args(["manifest", "inspect", remote])
-            .ok_codes(&[0, 1])
-            .timeout(Duration::from_secs(60)),
-    )?;
-    Ok(out.code == 0)
+    docker::manifest_exists(r, remote)
 }
 
-/// Is `image` in the local daemon?
-pub fn local(r: &Runner, image: &str) -> Result<bool> {
-    let out = r.run(
-        &Call::new("docker")
-            .args(["image", "inspect", image, "--format", "{{.Id}}"])
-            .ok_codes(&[0, 1])
-            .timeout(Duration::from_secs(30)),
-    )?;
-    Ok(out.code == 0)
-}
-
-/// `docker tag LOCAL REMOTE` and `docker push REMOTE`.
+/// `docker tag LOCAL REMOTE` and `docker push REMOTE`, once the image is in the local daemon.
 pub fn push(r: &Runner, local_image: &str, remote: &str) -> Result<()> {
-    if !r.dry_run() && !local(r, local_image)? {
+    if !r.dry_run() && !docker::image_exists(r, local_image)? {
         return Err(failure(
             format!("{local_image} is not in the local Docker daemon, so it cannot be pushed"),
             "build it there first: `cargo xtask build --no-cluster`, then deploy again",
         ));
     }
-    r.run(
-        &Call::new("docker")
-            .args(["tag", local_image, remote])
-            .mutating(),
-    )?;
-    r.run(
-        &Call::new("docker")
-            .args(["push", remote])
-            .mutating()
-            .timeout(Duration::from_secs(1800))
-            .hint(format!(
-                "log in to the registry first (`docker login {}`), and check that the path exists",
-                remote.split('/').next().unwrap_or(remote)
-            )),
-    )?;
-    Ok(())
+    docker::tag_and_push(r, local_image, remote)
 }
