@@ -72,6 +72,16 @@ pub fn desired_images(cx: &Ctx, config: &Config, images: &[(String, Image)]) -> 
     })
 }
 
+/// [`desired_images`] of every image in the configuration.
+pub fn every_desired_image(cx: &Ctx, config: &Config) -> Result<Desired> {
+    let images: Vec<(String, Image)> = config
+        .images
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    desired_images(cx, config, &images)
+}
+
 /// Size against budget; a failure says by how much (MB = 10^6 bytes, like `docker images`).
 pub fn size_gate(bytes: u64, budget_mb: u64) -> GateResult {
     let mb = bytes as f64 / 1e6;

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::ctx::Ctx;
 use crate::error::failure;
-use crate::project::images::desired_images;
+use crate::project::images::every_desired_image;
 use crate::run::Runner;
 use crate::tools::docker;
 
@@ -21,13 +21,7 @@ pub type ToPush = Vec<(String, String)>;
 impl super::DeployStage {
     /// The references the pods run and the images the registry lacks.
     pub(super) fn images(&self, cx: &Ctx) -> Result<(References, ToPush)> {
-        let keys: Vec<(String, crate::config::Image)> = self
-            .config
-            .images
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let desired = desired_images(cx, &self.config, &keys)?;
+        let desired = every_desired_image(cx, &self.config)?;
         let mut images = BTreeMap::new();
         let mut to_push = Vec::new();
         for want in desired.images {

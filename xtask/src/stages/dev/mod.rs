@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::flags::{self, Component};
 use crate::project::forward::Forward;
-use crate::project::images::desired_images;
+use crate::project::images::every_desired_image;
 use crate::tools::kubectl::Kube;
 use crate::ui::{Tone, fmt_duration};
 use watch::Watch;
@@ -186,13 +186,7 @@ impl Dev<'_> {
         } else {
             format!("{} changed; ", summarise(changed))
         };
-        let keys: Vec<(String, crate::config::Image)> = self
-            .config
-            .images
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let desired = match desired_images(cx, &self.config, &keys) {
+        let desired = match every_desired_image(cx, &self.config) {
             Ok(d) => d,
             Err(e) => return self.failed(&what, "reading the inputs", &e, since),
         };
