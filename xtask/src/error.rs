@@ -52,6 +52,28 @@ pub fn failure(message: impl Into<String>, help: impl Into<String>) -> anyhow::E
     })
 }
 
+/// A fix added on the way up: a stage that knows which of its own commands helps adds it to a
+/// tool's error (tools name only their own commands). Rendered as one more `help:` line.
+#[derive(Debug)]
+struct Help(String);
+
+impl fmt::Display for Help {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "help: {}", self.0)
+    }
+}
+
+/// Adds a `help:` line to the error of a result.
+pub trait WithHelp<T> {
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T>;
+}
+
+impl<T> WithHelp<T> for anyhow::Result<T> {
+    fn help(self, help: impl Into<String>) -> anyhow::Result<T> {
+        self.map_err(|e| e.context(Help(help.into())))
+    }
+}
+
 /// The exit code for an error: 2 when any error in the chain is a usage error, else 1.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     if err.chain().any(|e| e.downcast_ref::<Usage>().is_some()) {
@@ -61,23 +83,26 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     }
 }
 
-/// Renders an error for stderr: the message, then each cause, with `help:` lines last.
+/// Renders an error for stderr: the message, then each cause, with `help:` lines last
+/// (innermost first).
 pub fn render(err: &anyhow::Error) -> String {
     let mut lines = Vec::new();
-    let mut helps = Vec::new();
-    for (i, cause) in err.chain().enumerate() {
+    let mut helps: Vec<Vec<String>> = Vec::new();
+    for cause in err.chain() {
         let text = cause.to_string();
         let mut body = Vec::new();
+        let mut help = Vec::new();
         for line in text.lines() {
             match line.strip_prefix("help: ") {
-                Some(h) => helps.push(h.to_string()),
+                Some(h) => help.push(h.to_string()),
                 None => body.push(line.to_string()),
             }
         }
+        helps.push(help);
         if body.is_empty() {
             continue;
         }
-        let first = if i == 0 {
+        let first = if lines.is_empty() {
             format!("error: {}", body[0])
         } else {
             format!("  caused by: {}", body[0])
@@ -85,7 +110,8 @@ pub fn render(err: &anyhow::Error) -> String {
         lines.push(first);
         lines.extend(body[1..].iter().map(|l| format!("  {l}")));
     }
-    for h in helps {
+    // Innermost first: the tool's own fix, then what the stage adds (run it again, ...).
+    for h in helps.into_iter().rev().flatten() {
         lines.push(format!("help: {h}"));
     }
     lines.join("\n")
@@ -113,5 +139,25 @@ mod tests {
         let text = render(&err);
         assert!(text.starts_with("error: building backend\n  caused by: docker build failed"));
         assert!(text.ends_with("help: run cargo xtask doctor"), "{text}");
+    }
+
+    #[test]
+    fn a_stage_help_joins_the_tool_help_and_keeps_the_exit_code() {
+        let err = Err::<(), _>(usage(
+            "`helm status` failed",
+            "`kubectl cluster-info` shows why",
+        ))
+        .help("`cargo xtask status` shows the cluster")
+        .expect_err("is an error");
+        assert_eq!(exit_code(&err), 2);
+        let text = render(&err);
+        assert!(text.starts_with("error: `helm status` failed\n"), "{text}");
+        assert!(!text.contains("caused by"), "{text}");
+        assert!(
+            text.ends_with(
+                "help: `kubectl cluster-info` shows why\nhelp: `cargo xtask status` shows the cluster"
+            ),
+            "{text}"
+        );
     }
 }

@@ -74,6 +74,89 @@ fn the_check_sees_each_kind_of_starter() {
     assert!(offenders("x.rs", "use clap::CommandFactory;").is_empty());
 }
 
+/// The files outside `src/tools/` (and the runner) that may build a `Call` themselves, with the
+/// reason: what they start is the project's own program, not a tool.
+const OWN_PROGRAMS: &[(&str, &str)] = &[
+    ("stages/local.rs", "starts the two app binaries it built"),
+    ("stages/test.rs", "runs the project's own .ci/postgres.sh"),
+];
+
+/// Every Rust file under `src/`, with its path relative to `src/` (`/`-separated) and text.
+fn sources() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(&src).expect("under src");
+            let shown: Vec<String> = rel
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            (shown.join("/"), std::fs::read_to_string(f).expect("read"))
+        })
+        .collect()
+}
+
+/// Non-comment lines of `text` that contain `needle`, as `file:line: text`.
+fn lines_with(file: &str, text: &str, needle: &str) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let code = l.trim_start();
+            !code.starts_with("//") && code.contains(needle)
+        })
+        .map(|(n, l)| format!("{file}:{}: {}", n + 1, l.trim()))
+        .collect()
+}
+
+#[test]
+fn only_tools_build_tool_calls() {
+    let mut found = Vec::new();
+    for (file, text) in sources() {
+        if file.starts_with("tools/")
+            || file.starts_with("run/")
+            || OWN_PROGRAMS.iter().any(|(f, _)| *f == file)
+        {
+            continue;
+        }
+        found.extend(lines_with(&file, &text, "Call::new("));
+    }
+    assert!(
+        found.is_empty(),
+        "a tool call built outside src/tools/ (add a wrapper there that knows the tool's flags and \
+         output):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn tools_name_no_xtask_command() {
+    let mut found = Vec::new();
+    for (file, text) in sources().iter().filter(|(f, _)| f.starts_with("tools/")) {
+        found.extend(lines_with(file, text, "cargo xtask"));
+    }
+    assert!(
+        found.is_empty(),
+        "a tool's hint names an xtask command (tools name their own commands; the stage adds its \
+         own with `error::WithHelp::help`):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_line_check_skips_comments() {
+    assert_eq!(
+        lines_with(
+            "x.rs",
+            "    // `cargo xtask status`\n    \"`cargo xtask status`\",",
+            "cargo xtask"
+        ),
+        vec!["x.rs:2: \"`cargo xtask status`\",".to_string()]
+    );
+}
+
 /// The stages that compose other stages: `up` runs the pipeline, `dev` its loop.
 const COMPOSERS: &[&str] = &["up", "dev"];
 

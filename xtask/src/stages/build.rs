@@ -18,7 +18,7 @@ use super::{GateResult, Report, Stage, execute};
 use crate::config::{Config, ITERATION_PROFILE, Image, PROFILE_ARG};
 use crate::ctx::Ctx;
 use crate::digest;
-use crate::error::{failure, usage};
+use crate::error::{WithHelp, failure, usage};
 use crate::flags::{self, Strategy};
 use crate::project::images::{DesiredImage, desired_images, size_gate};
 use crate::tools::docker::{BuildSpec, Docker};
@@ -442,7 +442,9 @@ impl Stage for BuildStage {
                 key, image, digest, ..
             } => {
                 let spec = self.spec(cx, key, image, digest)?;
-                self.docker.build(r, &spec)?;
+                self.docker
+                    .build(r, &spec)
+                    .help("then run `cargo xtask build` again; `-vv` shows the whole build log")?;
                 if let Some(want) = self.inputs.get(key) {
                     digest::remember_built(
                         &cx.root,

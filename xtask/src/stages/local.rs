@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde::Deserialize;
 
 use crate::ctx::Ctx;
 use crate::error::{failure, usage};
 use crate::flags;
 use crate::project::http::Client;
 use crate::run::{Call, Signal, Streams, Supervised, interrupted};
+use crate::tools::cargo;
 use crate::ui::Tone;
 
 /// The two packages `local` runs.
@@ -233,21 +233,10 @@ fn app_secrets(cx: &Ctx) -> Result<Vec<(String, String)>> {
 }
 
 /// Builds the two apps (cargo's progress on the terminal) and returns each binary's path by
-/// package name (from a second, no-op build's JSON messages).
+/// package name.
 pub fn build_binaries(cx: &Ctx, root: &Path, release: bool) -> Result<Vec<(String, PathBuf)>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut args = vec!["build".to_string()];
-    if release {
-        args.push("--release".into());
-    }
-    for p in PACKAGES {
-        args.extend(["-p".to_string(), p.to_string()]);
-    }
-    args.extend([
-        "--manifest-path".to_string(),
-        root.join("Cargo.toml").display().to_string(),
-    ]);
-    let code = cx.runner.passthrough(&cx.sh, &cargo, &args, &[])?;
+    let args = cargo::build_args(&PACKAGES, release, &root.join("Cargo.toml"));
+    let code = cargo::passthrough(&cx.runner, &cx.sh, &args, &[])?;
     if code != 0 {
         return Err(failure(
             format!(
@@ -257,33 +246,7 @@ pub fn build_binaries(cx: &Ctx, root: &Path, release: bool) -> Result<Vec<(Strin
             "fix the compile error above, then run `cargo xtask local` again",
         ));
     }
-    let out = cx.runner.run(
-        &Call::new(cargo)
-            .args(args)
-            .arg("--message-format=json-render-diagnostics")
-            .timeout(Duration::from_secs(600)),
-    )?;
-    Ok(executables(&out.stdout))
-}
-
-/// The executables in cargo's JSON messages, by package name.
-pub fn executables(messages: &str) -> Vec<(String, PathBuf)> {
-    #[derive(Deserialize)]
-    struct Target {
-        name: String,
-    }
-    #[derive(Deserialize)]
-    struct Msg {
-        reason: String,
-        target: Option<Target>,
-        executable: Option<PathBuf>,
-    }
-    messages
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Msg>(l).ok())
-        .filter(|m| m.reason == "compiler-artifact")
-        .filter_map(|m| Some((m.target?.name, m.executable?)))
-        .collect()
+    cargo::executables_of(&cx.runner, &args)
 }
 
 fn bin(bins: &[(String, PathBuf)], name: &str) -> Result<PathBuf> {
@@ -312,13 +275,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn executables_from_cargo_messages() {
-        let text = r#"{"reason":"compiler-artifact","package_id":"x","target":{"kind":["lib"],"name":"testkit"},"executable":null}
-{"reason":"compiler-artifact","package_id":"y","target":{"kind":["bin"],"name":"todo-backend"},"executable":"/t/debug/todo-backend"}
-{"reason":"build-finished","success":true}"#;
-        let bins = executables(text);
-        assert_eq!(bins.len(), 1);
-        assert_eq!(bins[0].0, "todo-backend");
-        assert_eq!(data_dir(&bins[0].1), PathBuf::from("/t/local"));
+    fn local_data_sits_beside_the_profile_folder() {
+        assert_eq!(
+            data_dir(Path::new("/t/debug/todo-backend")),
+            PathBuf::from("/t/local")
+        );
     }
 }

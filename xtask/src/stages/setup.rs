@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::error::failure;
+use crate::error::{WithHelp, failure};
 use crate::flags;
 use crate::tools::minikube::{ProfileConfig, ProfileState, StartSpec};
 use crate::tools::{self, kubectl, minikube};
@@ -169,7 +169,8 @@ impl Stage for Setup {
         let r = &cx.runner;
         let profile = self.profile().to_string();
         match step {
-            Step::Start(spec) => minikube::start(r, &profile, spec),
+            Step::Start(spec) => minikube::start(r, &profile, spec)
+                .help("`cargo xtask doctor` checks the driver and the machine's resources"),
             Step::Unpause => minikube::unpause(r, &profile),
             Step::EnableAddon(a) => minikube::enable_addon(r, &profile, a),
             Step::UseContext(c) => kubectl::use_context(r, c),

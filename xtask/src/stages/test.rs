@@ -14,7 +14,7 @@ use crate::ctx::Ctx;
 use crate::error::failure;
 use crate::flags;
 use crate::run::Call;
-use crate::tools::{self, docker::Docker, helm};
+use crate::tools::{self, cargo, docker::Docker, helm};
 use crate::ui::{Tone, table};
 
 /// One dependency of a test tier.
@@ -98,8 +98,7 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
         },
     ];
     report(cx, &deps);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let args = cargo_test_args(&f.args);
+    let args = cargo::test_args(&f.args);
     if cx.runner.dry_run() {
         cx.ui.out(&format!(
             "test: would run (dry run, nothing was run): cargo {}",
@@ -131,25 +130,7 @@ pub fn run(cx: &Ctx, f: &flags::Test) -> Result<i32> {
     }
     cx.ui
         .status("Running", &format!("cargo {}", args.join(" ")), Tone::Good);
-    cx.runner.passthrough(&cx.sh, &cargo, &args, &env)
-}
-
-/// `cargo test --workspace --locked` plus the user's arguments; `--workspace` is dropped when
-/// they name packages (cargo would otherwise still test every member).
-fn cargo_test_args(extra: &[String]) -> Vec<String> {
-    let names_package = extra.iter().any(|a| {
-        a == "-p"
-            || a == "--package"
-            || a.starts_with("--package=")
-            || (a.starts_with("-p") && a.len() > 2)
-    });
-    let mut args = vec!["test".to_string()];
-    if !names_package {
-        args.push("--workspace".into());
-    }
-    args.push("--locked".into());
-    args.extend(extra.iter().cloned());
-    args
+    cargo::passthrough(&cx.runner, &cx.sh, &args, &env)
 }
 
 fn report(cx: &Ctx, deps: &[Dep]) {
@@ -276,21 +257,6 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn package_arguments_replace_workspace() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            cargo_test_args(&[]),
-            s(&["test", "--workspace", "--locked"])
-        );
-        assert_eq!(
-            cargo_test_args(&s(&["-p", "xtask", "--", "--nocapture"])),
-            s(&["test", "--locked", "-p", "xtask", "--", "--nocapture"])
-        );
-        assert_eq!(cargo_test_args(&s(&["--package=xtask"]))[1], "--locked");
-        assert_eq!(cargo_test_args(&s(&["--test", "cli"]))[1], "--workspace");
-    }
 
     #[test]
     fn database_passwords_are_hidden() {

@@ -174,8 +174,7 @@ impl Docker {
             call = call.args(["--label".to_string(), format!("{k}={v}")]);
         }
         let hint = format!(
-            "fix the error above in {} (target `{}`), then run `cargo xtask build` again; \
-             `-vv` shows the whole build log",
+            "fix the error above in {} (target `{}`)",
             spec.dockerfile.display(),
             spec.target
         );

@@ -213,7 +213,7 @@ pub fn status(
             "`helm status {release}` failed: {}",
             crate::run::last_lines(out.stderr.trim(), 3)
         ),
-        "check that the cluster answers: `cargo xtask status`",
+        super::kubectl::reachability_hint(context),
     ))
 }
 
@@ -273,33 +273,70 @@ pub fn set_value(r: &Runner, major: Major, spec: &SetValue) -> Result<String> {
     Ok(r.run(&call)?.stdout)
 }
 
-/// `helm lint --strict CHART -f VALUES...`: `Ok(None)` when clean, else the lines that explain
-/// why not.
-pub fn lint(
-    r: &Runner,
-    chart: &Path,
-    values: &[std::path::PathBuf],
-    set: &[String],
-) -> Result<Option<String>> {
-    let mut call = Call::new("helm").args(["lint", "--strict"]);
-    call = call.arg(chart.display().to_string());
+/// `helm lint --strict CHART --values VALUES... --set KV...`, unstarted: its line is the command a
+/// user re-runs to see the whole report.
+pub fn lint_call<P: AsRef<Path>>(chart: &Path, values: &[P], set: &[String]) -> Call {
+    let mut call = Call::new("helm")
+        .args(["lint", "--strict"])
+        .arg(chart.display().to_string());
     for v in values {
-        call = call.args(["--values".to_string(), v.display().to_string()]);
+        call = call.args(["--values".to_string(), v.as_ref().display().to_string()]);
     }
     for kv in set {
-        call = call.args(["--set".to_string(), kv.clone()]);
+        call = call.args(["--set", kv.as_str()]);
     }
-    let out = r.run(&call.ok_codes(&[0, 1]).timeout(Duration::from_secs(60)))?;
-    if out.code == 0 {
-        return Ok(None);
-    }
-    let lines: Vec<&str> = out
-        .stdout
+    call.timeout(Duration::from_secs(60))
+}
+
+/// Runs a [`lint_call`]: `Ok(None)` when clean, else the lines that explain why not (or the exit
+/// code when helm printed none of its `[ERROR]`/`[WARNING]`/`Error:` lines).
+pub fn lint(r: &Runner, call: &Call) -> Result<Option<String>> {
+    let out = r.run(&call.clone().ok_codes(&[0, 1]))?;
+    Ok(lint_problems(out.code, &out.stdout, &out.stderr))
+}
+
+/// The verdict of `helm lint --strict` from its exit code and output.
+pub fn lint_problems(code: i32, stdout: &str, stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stdout
         .lines()
-        .chain(out.stderr.lines())
+        .chain(stderr.lines())
+        .map(str::trim_end)
         .filter(|l| l.contains("[ERROR]") || l.contains("[WARNING]") || l.starts_with("Error"))
         .collect();
-    Ok(Some(lines.join("\n")))
+    match (code, lines.is_empty()) {
+        (0, true) => None,
+        (_, true) => Some(format!("exit code {code}")),
+        _ => Some(lines.join("\n")),
+    }
+}
+
+/// `helm template RELEASE CHART --namespace NS --values VALUES...`: the rendered manifests, or
+/// the last lines of helm's error when the chart does not render.
+pub fn template<P: AsRef<Path>>(
+    r: &Runner,
+    release: &str,
+    chart: &Path,
+    namespace: &str,
+    values: &[P],
+) -> Result<std::result::Result<String, String>> {
+    let mut call = Call::new("helm")
+        .args(["template", release])
+        .arg(chart.display().to_string())
+        .args(["--namespace", namespace]);
+    for v in values {
+        call = call.args(["--values".to_string(), v.as_ref().display().to_string()]);
+    }
+    let call = call.timeout(Duration::from_secs(60));
+    let out = r.run_unchecked(&call)?;
+    if out.code == 0 {
+        Ok(Ok(out.stdout))
+    } else {
+        Ok(Err(format!(
+            "{}\n(`{}` shows the whole error)",
+            crate::run::last_lines(out.stderr.trim(), 6),
+            call.line()
+        )))
+    }
 }
 
 /// What `helm upgrade --install` gets.

@@ -213,8 +213,7 @@ pub fn start(r: &Runner, profile: &str, spec: &StartSpec) -> Result<()> {
             .mutating()
             .timeout(spec.timeout)
             .hint(format!(
-                "see `minikube logs -p {profile}`; `cargo xtask doctor` checks the driver and resources; \
-                 `minikube delete -p {profile}` starts over"
+                "see `minikube logs -p {profile}`; `minikube delete -p {profile}` starts over"
             )),
     )?;
     Ok(())

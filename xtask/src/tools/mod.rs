@@ -3,9 +3,11 @@
 
 pub mod ai;
 pub mod browser;
+pub mod cargo;
 pub mod docker;
 pub mod helm;
 pub mod kubectl;
+pub mod kubernetes_validate;
 pub mod minikube;
 pub mod version;
 

@@ -30,7 +30,7 @@ use serde::Serialize;
 use super::{GateResult, Report, Stage, execute};
 use crate::config::Config;
 use crate::ctx::Ctx;
-use crate::error::failure;
+use crate::error::{WithHelp, failure};
 use crate::flags;
 use crate::project::ai::provider;
 use crate::project::objects::HASH_ANNOTATION;
@@ -503,7 +503,9 @@ impl Stage for Aiops {
                 let env: Vec<(String, String)> = setting(cx, "OPENAI_API_KEY")?
                     .map(|v| vec![("OPENAI_API_KEY".to_string(), v)])
                     .unwrap_or_default();
-                ai::kagent_install(r, "demo", &env)
+                ai::kagent_install(r, "demo", &env).help(
+                    "put the key in .env, then run `cargo xtask aiops --install-kagent` again",
+                )
             }
             Step::CheckKagentApi => {
                 self.api_check = Some(kagent::check_api(&cx.kube(&self.config))?);

@@ -191,7 +191,8 @@ impl DeployStage {
             report.note(cx, overrides::describe(&self.opts.overrides));
         }
         let chart = cx.root.join(&self.config.deploy.chart);
-        if let Some(problems) = helm::lint(&cx.runner, &chart, &files, set)? {
+        let lint = helm::lint_call(&chart, &files, set);
+        if let Some(problems) = helm::lint(&cx.runner, &lint)? {
             return Err(failure(
                 format!(
                     "`helm lint --strict {}` found problems:\n{problems}",

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -15,10 +14,9 @@ use crate::config::Config;
 use crate::ctx::Ctx;
 use crate::project::images::{desired_images, size_gate};
 use crate::project::{doc_facts, docs_gen};
-use crate::run::Call;
 use crate::stages::{GateResult, Report, Stage};
 use crate::tools::docker::Docker;
-use crate::tools::{self, helm};
+use crate::tools::{self, helm, kubernetes_validate};
 use yaml_docs::documents;
 
 pub struct StaticVerify {
@@ -50,7 +48,7 @@ pub struct Observed {
     /// `None` stands for the chart's defaults.
     pub values_files: Vec<Option<String>>,
     pub manifests: Vec<String>,
-    pub validator: Option<String>,
+    pub validator: Option<PathBuf>,
     pub kubernetes_version: String,
     pub images: Vec<LocalImage>,
 }
@@ -126,7 +124,7 @@ impl Stage for StaticVerify {
             .iter()
             .map(|p| rel(&cx.root, p))
             .collect();
-        let validator = tools::find("kubernetes-validate").map(|p| p.display().to_string());
+        let validator = tools::find("kubernetes-validate");
         let mut images = Vec::new();
         let docker_up = tools::find("docker").is_some()
             && Docker::local()
@@ -166,7 +164,7 @@ impl Stage for StaticVerify {
     }
 
     fn gates(&mut self, cx: &Ctx, o: &Observed, report: &mut Report) -> Result<()> {
-        let chart = self.config.deploy.chart.display().to_string();
+        let chart = self.config.deploy.chart.clone();
         let release = self.config.deploy.release.clone();
         let ns = self.config.deploy.namespace.clone();
         if o.helm.is_none() {
@@ -179,34 +177,32 @@ impl Stage for StaticVerify {
         } else {
             for values in &o.values_files {
                 let case = values.as_deref().unwrap_or("defaults");
-                let with_values = |c: Call| match values {
-                    Some(v) => c.args(["--values", v.as_str()]),
-                    None => c,
-                };
+                let values = values.as_slice();
                 report.gate(cx, &format!("chart lint ({case})"), || {
-                    let call = with_values(Call::new("helm").args(["lint", "--strict", &chart]));
-                    lint_gate(cx, &call)
+                    let call = helm::lint_call(&chart, values, &[]);
+                    Ok(match helm::lint(&cx.runner, &call)? {
+                        None => GateResult::Pass("no warnings".into()),
+                        Some(problems) => GateResult::Fail {
+                            detail: problems.replace('\n', "; "),
+                            help: format!("run `{}` and fix what it reports", call.line()),
+                        },
+                    })
                 });
                 let mut rendered = None;
                 report.gate(cx, &format!("chart render ({case})"), || {
-                    let call = with_values(Call::new("helm").args([
-                        "template",
-                        &release,
-                        &chart,
-                        "--namespace",
-                        &ns,
-                    ]))
-                    .timeout(Duration::from_secs(60));
-                    let out = cx.runner.run_unchecked(&call)?;
-                    if out.code != 0 {
-                        return Ok(GateResult::Fail {
-                            detail: crate::run::last_lines(&out.stderr, 6),
-                            help: format!("run `{}` to see the whole error", call.line()),
-                        });
-                    }
-                    let n = documents(&out.stdout).len();
-                    rendered = Some(out.stdout);
-                    Ok(GateResult::Pass(format!("{n} objects")))
+                    Ok(
+                        match helm::template(&cx.runner, &release, &chart, &ns, values)? {
+                            Ok(text) => {
+                                let n = documents(&text).len();
+                                rendered = Some(text);
+                                GateResult::Pass(format!("{n} objects"))
+                            }
+                            Err(detail) => GateResult::Fail {
+                                detail,
+                                help: "run the `helm template` command above to see the whole error, then fix the template or the values file".into(),
+                            },
+                        },
+                    )
                 });
                 if let Some(text) = rendered {
                     self.rendered.push((format!("helm-{}", slug(case)), text));
@@ -229,7 +225,7 @@ impl Stage for StaticVerify {
                 report.gate(cx, "manifests valid (kubernetes-validate --strict)", || {
                     Ok(GateResult::Fail {
                         detail: "kubernetes-validate is not installed (CI=true makes this a failure)".into(),
-                        help: "run `bash .ci/helm.sh`, or `pip install kubernetes-validate`".into(),
+                        help: kubernetes_validate::INSTALL_HINT.into(),
                     })
                 });
             }
@@ -279,35 +275,9 @@ impl Stage for StaticVerify {
     }
 }
 
-fn lint_gate(cx: &Ctx, call: &Call) -> Result<GateResult> {
-    let out = cx
-        .runner
-        .run_unchecked(&call.clone().timeout(Duration::from_secs(60)))?;
-    let problems: Vec<&str> = out
-        .stdout
-        .lines()
-        .chain(out.stderr.lines())
-        .filter(|l| {
-            l.starts_with("[WARNING]") || l.starts_with("[ERROR]") || l.starts_with("Error:")
-        })
-        .collect();
-    if out.code == 0 && problems.is_empty() {
-        Ok(GateResult::Pass("no warnings".into()))
-    } else {
-        Ok(GateResult::Fail {
-            detail: if problems.is_empty() {
-                format!("exit code {}", out.code)
-            } else {
-                problems.join("; ")
-            },
-            help: format!("run `{}` and fix what it reports", call.line()),
-        })
-    }
-}
-
 fn validate(
     cx: &Ctx,
-    validator: &str,
+    validator: &Path,
     version: &str,
     sources: &[(String, String)],
 ) -> Result<GateResult> {
@@ -328,42 +298,31 @@ fn validate(
         objects += fresh.len();
         let file = dir.join(format!("{name}.yaml"));
         std::fs::write(&file, fresh.join("\n---\n"))?;
-        files.push(file.display().to_string());
+        files.push(file);
     }
-    let call = Call::new(validator)
-        .args(["--strict", "--kubernetes-version", version])
-        .args(files)
-        .timeout(Duration::from_secs(600));
-    let out = cx.runner.run_unchecked(&call)?;
-    let problems: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("INFO"))
-        .collect();
-    let passed = out.stdout.matches(" passed for resource ").count();
-    if out.code == 0 && problems.is_empty() && passed == objects {
-        Ok(GateResult::Pass(format!(
+    let v = kubernetes_validate::validate(&cx.runner, validator, version, &files)?;
+    if v.all_valid(objects) {
+        return Ok(GateResult::Pass(format!(
             "{objects} distinct objects valid for Kubernetes {version}"
-        )))
-    } else {
-        let mut detail = problems
-            .iter()
-            .take(8)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("; ");
-        if detail.is_empty() {
-            detail = format!(
-                "exit code {}, {passed} of {objects} objects checked: {}",
-                out.code,
-                crate::run::last_lines(&out.stderr, 4)
-            );
-        }
-        Ok(GateResult::Fail {
-            detail,
-            help: "fix the objects named above (the chart under deploy/helm, the manifests under deploy/k8s)".into(),
-        })
+        )));
     }
+    let mut detail = v
+        .problems
+        .iter()
+        .take(8)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if detail.is_empty() {
+        detail = format!(
+            "exit code {}, {} of {objects} objects checked: {}",
+            v.code, v.passed, v.stderr_tail
+        );
+    }
+    Ok(GateResult::Fail {
+        detail,
+        help: "fix the objects named above (the chart under deploy/helm, the manifests under deploy/k8s)".into(),
+    })
 }
 
 struct RemoveOnDrop(PathBuf);

@@ -258,7 +258,7 @@ pub fn kagent_install_outcome(stdout: &str, stderr: &str) -> Result<()> {
                 "`kagent install` did not succeed (its exit code is not reliable; its output says):\n  {}",
                 crate::run::last_lines(all.trim(), 8).replace('\n', "\n  ")
             ),
-            "set OPENAI_API_KEY in .env (or KAGENT_DEFAULT_MODEL_PROVIDER and that provider's key), make sure helm can reach ghcr.io, then run `cargo xtask aiops --install-kagent` again",
+            "set OPENAI_API_KEY (or KAGENT_DEFAULT_MODEL_PROVIDER and that provider's key) and make sure helm can reach ghcr.io",
         ))
     } else {
         Ok(())

@@ -125,6 +125,6 @@ pub fn get_json(kube: &Kube, resource: &str, name: &str) -> Result<Option<String
             "`kubectl get {resource} {name} -n {namespace}` failed: {}",
             crate::run::last_lines(out.stderr.trim(), 3)
         ),
-        "check that the cluster answers: `cargo xtask status`",
+        super::reachability_hint(Some(kube.context)),
     ))
 }

@@ -31,6 +31,15 @@ fn kubectl(context: Option<&str>) -> Call {
     }
 }
 
+/// The fix when a cluster-facing call fails: the kubectl command that shows whether the cluster
+/// answers on that context (helm uses the same kubeconfig).
+pub fn reachability_hint(context: Option<&str>) -> String {
+    format!(
+        "check that the cluster answers: `{}`",
+        kubectl(context).arg("cluster-info").line()
+    )
+}
+
 /// `kubectl version --client -o json` (works without a cluster).
 pub fn client_version(r: &Runner) -> Result<Version> {
     let out = r.run(
@@ -546,7 +555,7 @@ pub fn objects(
             .args(["--selector", selector, "--no-headers"])
             .arg(format!("--output=custom-columns={}", columns.spec()))
             .timeout(Duration::from_secs(30))
-            .hint("check that the cluster answers: `cargo xtask status`"),
+            .hint(reachability_hint(context)),
     )?;
     Ok(columns.parse(&out.stdout))
 }
@@ -623,7 +632,10 @@ pub fn namespace(r: &Runner, context: Option<&str>, name: &str) -> Result<Option
             "`kubectl get namespace {name}` failed: {}",
             crate::run::last_lines(out.stderr.trim(), 3)
         ),
-        "check that the cluster runs and the context is right: `cargo xtask setup`, or pass --context",
+        format!(
+            "{}; `kubectl config get-contexts` lists the contexts to choose from",
+            reachability_hint(context)
+        ),
     ))
 }
 
