@@ -528,8 +528,12 @@ fn install_kagent_fails_on_its_text_even_when_it_exits_0() {
     let run = env.xtask(&["aiops", "--install-kagent"]);
     assert_eq!(run.code, 1, "{run}");
     assert!(run.stderr.contains("OPENAI_API_KEY is not set"), "{run}");
+    // The tool's own fix, then the stage's: where the key goes and the command to run again.
+    assert!(run.stderr.contains("help: set OPENAI_API_KEY"), "{run}");
     assert!(
-        run.stderr.contains("help: set OPENAI_API_KEY in .env"),
+        run.stderr.contains(
+            "help: put the key in .env, then run `cargo xtask aiops --install-kagent` again"
+        ),
         "{run}"
     );
 }
