@@ -117,6 +117,17 @@ pub fn render(err: &anyhow::Error) -> String {
     lines.join("\n")
 }
 
+/// The first line of [`render`] without its `error: ` prefix: the error in a table cell or a
+/// one-line note.
+pub fn headline(err: &anyhow::Error) -> String {
+    render(err)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

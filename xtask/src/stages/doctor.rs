@@ -75,7 +75,7 @@ impl ToolCheck {
                 }
             }
             Ok(None) => self.problem = Some("could not read its version".into()),
-            Err(e) => self.problem = Some(first_line(&crate::error::render(&e))),
+            Err(e) => self.problem = Some(crate::error::headline(&e)),
         }
         self
     }
@@ -105,7 +105,7 @@ fn docker_check(r: &crate::run::Runner) -> ToolCheck {
             let buildkit = match docker::buildx_version(r) {
                 Ok(Some(b)) => format!("BuildKit available (buildx {b})"),
                 Ok(None) => "no BuildKit (docker has no buildx plugin: the classic builder builds the images)".into(),
-                Err(e) => format!("BuildKit unknown ({})", first_line(&crate::error::render(&e))),
+                Err(e) => format!("BuildKit unknown ({})", crate::error::headline(&e)),
             };
             d.note = format!("engine (daemon) reachable; {client}; {buildkit}");
         }
@@ -120,14 +120,6 @@ fn docker_check(r: &crate::run::Runner) -> ToolCheck {
         }
     }
     d
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or("")
-        .trim_start_matches("error: ")
-        .to_string()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -218,7 +210,7 @@ impl Stage for Doctor {
                     g.version = Version::find(&v).map(|v| v.to_string()).or(Some(v));
                 }
                 Ok(None) => g.problem = Some("not installed (docker has no `ai` command)".into()),
-                Err(e) => g.problem = Some(first_line(&crate::error::render(&e))),
+                Err(e) => g.problem = Some(crate::error::headline(&e)),
             }
         } else {
             g.problem = Some("docker not found".into());

@@ -208,11 +208,9 @@ pub fn status(
     if out.stderr.contains("not found") {
         return Ok(None);
     }
-    Err(crate::error::failure(
-        format!(
-            "`helm status {release}` failed: {}",
-            crate::run::last_lines(out.stderr.trim(), 3)
-        ),
+    Err(super::read_failed(
+        &format!("helm status {release}"),
+        &out.stderr,
         super::kubectl::reachability_hint(context),
     ))
 }

@@ -23,6 +23,18 @@ use serde::de::DeserializeOwned;
 
 pub use version::Version;
 
+/// The error of a read whose tool failed for another reason than "not found": the command,
+/// the last lines of its stderr, and the fix.
+pub fn read_failed(command: &str, stderr: &str, hint: impl Into<String>) -> anyhow::Error {
+    crate::error::failure(
+        format!(
+            "`{command}` failed: {}",
+            crate::run::last_lines(stderr.trim(), 3)
+        ),
+        hint,
+    )
+}
+
 /// The path of `name` on PATH, or the error a stage stops with: "`name` was not found on
 /// PATH" and `hint` (how to install it).
 pub fn require(name: &str, hint: &str) -> anyhow::Result<PathBuf> {

@@ -333,7 +333,7 @@ impl Stage for Aiops {
                     Err(e) => {
                         cluster_problem = Some(format!(
                             "the cluster does not answer ({}): `cargo xtask setup`, or --admin to skip the read-only identity",
-                            first_line(&crate::error::render(&e))
+                            crate::error::headline(&e)
                         ));
                     }
                 }
@@ -638,14 +638,6 @@ impl Stage for Aiops {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or("")
-        .trim_start_matches("error: ")
-        .to_string()
-}
-
 impl Aiops {
     /// The kagent manifests with their placeholders filled (and the bearer token's Secret first
     /// when the backend requires one).
@@ -782,7 +774,7 @@ impl Aiops {
         if !self.admin && self.kubeconfig.is_none() && self.access_error.is_none() {
             match access::read_only_kubeconfig(&cx.kube(&self.config)) {
                 Ok(k) => self.kubeconfig = Some(k),
-                Err(e) => self.access_error = Some(first_line(&crate::error::render(&e))),
+                Err(e) => self.access_error = Some(crate::error::headline(&e)),
             }
         }
         let kubeconfig = self.kubeconfig.as_ref().map(|k| k.path().to_path_buf());
@@ -910,7 +902,7 @@ impl Aiops {
 
     /// A failed call (timeout, missing program, exit code) as one line for the report.
     fn call_error(&self, e: &anyhow::Error) -> String {
-        let text = first_line(&crate::error::render(e));
+        let text = crate::error::headline(e);
         if text.contains("timed out") {
             format!(
                 "no answer within {}s (the xtask's timeout, --timeout)",

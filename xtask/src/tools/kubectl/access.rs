@@ -120,11 +120,9 @@ pub fn get_json(kube: &Kube, resource: &str, name: &str) -> Result<Option<String
     if out.stderr.contains("(NotFound)") {
         return Ok(None);
     }
-    Err(failure(
-        format!(
-            "`kubectl get {resource} {name} -n {namespace}` failed: {}",
-            crate::run::last_lines(out.stderr.trim(), 3)
-        ),
+    Err(crate::tools::read_failed(
+        &format!("kubectl get {resource} {name} -n {namespace}"),
+        &out.stderr,
         super::reachability_hint(Some(kube.context)),
     ))
 }

@@ -627,11 +627,9 @@ pub fn namespace(r: &Runner, context: Option<&str>, name: &str) -> Result<Option
     if out.stderr.contains("(NotFound)") {
         return Ok(None);
     }
-    Err(crate::error::failure(
-        format!(
-            "`kubectl get namespace {name}` failed: {}",
-            crate::run::last_lines(out.stderr.trim(), 3)
-        ),
+    Err(super::read_failed(
+        &format!("kubectl get namespace {name}"),
+        &out.stderr,
         format!(
             "{}; `kubectl config get-contexts` lists the contexts to choose from",
             reachability_hint(context)
