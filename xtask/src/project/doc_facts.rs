@@ -433,70 +433,63 @@ pub fn stage_numbers(file: &str, text: &str) -> Vec<Drift> {
 /// A numbered list of stages (`N. \`stage\``): every item numbered as `up` runs it, and all of
 /// them there.
 pub fn stage_list(file: &str, text: &str) -> Vec<Drift> {
-    let mut out = Vec::new();
-    let mut seen = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some((num, rest)) = line.split_once(". `") else {
-            continue;
-        };
-        let Ok(n) = num.trim().parse::<u8>() else {
-            continue;
-        };
-        let Some(stage) = backticked_stages(&format!("`{rest}")).first().copied() else {
-            continue;
-        };
-        seen.push(stage);
-        if pipeline::number(stage) != Some(n) {
-            out.push(drift(
-                file,
-                i,
-                format!(
-                    "item {n} is `{stage}`, but `up` runs it as stage {}",
-                    pipeline::number(stage).unwrap_or(0)
-                ),
-            ));
-        }
+    let items: Vec<_> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let (num, rest) = line.split_once(". `")?;
+            let n = num.trim().parse::<u8>().ok()?;
+            let stage = backticked_stages(&format!("`{rest}")).first().copied()?;
+            Some((i, n, stage))
+        })
+        .collect();
+    // A file without the list has nothing to drift: only a list that is there must be whole.
+    if items.is_empty() {
+        return Vec::new();
     }
-    if !seen.is_empty() && seen != pipeline::STAGES {
-        out.push(drift(
-            file,
-            0,
-            format!(
-                "the numbered list of stages is {}, but `up` runs {}",
-                seen.join(", "),
-                pipeline::STAGES.join(", ")
-            ),
-        ));
-    }
-    out
+    numbered_stages(
+        file,
+        items.into_iter(),
+        "item",
+        "the numbered list of stages is",
+    )
 }
 
 /// The table of stages (`| N | … | \`stage\` …`): each numbered row's stage has that number, and
 /// every stage has a row.
 pub fn stage_table(file: &str, text: &str) -> Vec<Drift> {
-    let mut out = Vec::new();
-    let mut seen = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let rows = text.lines().enumerate().filter_map(|(i, line)| {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         if cells.len() < 4 || !cells[0].is_empty() {
-            continue;
+            return None;
         }
-        let Ok(n) = cells[1].parse::<u8>() else {
-            continue;
-        };
-        let Some(stage) = cells[2..]
+        let n = cells[1].parse::<u8>().ok()?;
+        let stage = cells[2..]
             .iter()
-            .find_map(|c| backticked_stages(c).first().copied())
-        else {
-            continue;
-        };
+            .find_map(|c| backticked_stages(c).first().copied())?;
+        Some((i, n, stage))
+    });
+    numbered_stages(file, rows, "row", "the table of stages numbers")
+}
+
+/// Numbered entries `(line index, number, stage)` against `up`'s order: each entry (`entry`:
+/// "item", "row") has its stage's number, and together they are every stage in order.
+fn numbered_stages(
+    file: &str,
+    entries: impl Iterator<Item = (usize, u8, &'static str)>,
+    entry: &str,
+    whole: &str,
+) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for (i, n, stage) in entries {
         seen.push(stage);
         if pipeline::number(stage) != Some(n) {
             out.push(drift(
                 file,
                 i,
                 format!(
-                    "row {n} is `{stage}`, but `up` runs it as stage {}",
+                    "{entry} {n} is `{stage}`, but `up` runs it as stage {}",
                     pipeline::number(stage).unwrap_or(0)
                 ),
             ));
@@ -507,7 +500,7 @@ pub fn stage_table(file: &str, text: &str) -> Vec<Drift> {
             file,
             0,
             format!(
-                "the table of stages numbers {}, but `up` runs {}",
+                "{whole} {}, but `up` runs {}",
                 seen.join(", "),
                 pipeline::STAGES.join(", ")
             ),
