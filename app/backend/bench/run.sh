@@ -168,7 +168,7 @@ fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 field() { awk -v k="$1" -v f="$2" '$1==k {print $f}' "$work/results"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.1fx", a/b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b == 0) print "-"; else printf "%.1fx", a/b }'; }
 # ms converts wrk's 1.23ms / 456.00us / 1.20s to milliseconds.
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.0f", v*1000; else print "-" }'; }
 
@@ -176,25 +176,24 @@ echo "load average (1, 5, 15 min): before $load_before, after $load_after; $(npr
 echo
 echo "| run ($connections connections, $threads wrk threads, $duration) | requests/s | p50 ms | p99 ms | non-2xx | load (1 min) at its end |"
 echo "|---|---|---|---|---|---|"
+# row KEY LABEL: the results line of KEY as a table row named LABEL, or "skipped".
+row() {
+  local line rps p50 p99 non2xx load1
+  line=$(awk -v k="$1" '$1==k' "$work/results")
+  if [ -z "$line" ]; then
+    echo "| $2 | skipped | | | | |"
+    return
+  fi
+  read -r _ rps p50 p99 non2xx load1 <<<"$line"
+  echo "| $2 | $rps | $(ms "$p50") | $(ms "$p99") | $non2xx | $load1 |"
+}
 for round in $(seq 1 "$rounds"); do
   for key in backend-sqlite-get peer-sqlite-get backend-sqlite-post peer-sqlite-post; do
-    line=$(awk -v k="$key.$round" '$1==k' "$work/results")
-    if [ -z "$line" ]; then
-      echo "| $key.$round | skipped | | | | |"
-      continue
-    fi
-    read -r _ rps p50 p99 non2xx load1 <<<"$line"
-    echo "| $key.$round | $rps | $(ms "$p50") | $(ms "$p99") | $non2xx | $load1 |"
+    row "$key.$round" "$key.$round"
   done
 done
 for key in backend-postgres-get backend-postgres-post; do
-  line=$(awk -v k="$key.1" '$1==k' "$work/results")
-  if [ -z "$line" ]; then
-    echo "| $key | skipped | | | | |"
-    continue
-  fi
-  read -r _ rps p50 p99 non2xx load1 <<<"$line"
-  echo "| $key | $rps | $(ms "$p50") | $(ms "$p99") | $non2xx | $load1 |"
+  row "$key.1" "$key"
 done
 echo
 echo "| ratio backend / peer (SQLite) | GET requests/s | POST requests/s | GET p99 (peer / backend) |"
