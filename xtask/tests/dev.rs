@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use apps::{Apps, alive};
-use support::{BACKEND, Env, FRONTEND, list};
+use support::{Env, FRONTEND, list, ready_app_pods};
 
 const PIPELINE: &str = r#"
 [cluster]
@@ -43,18 +43,6 @@ namespace = "todo"
 timeout_secs = 600
 "#;
 
-fn ready_pods() -> String {
-    let pod = |name: &str| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}"}},"status":{{"phase":"Running","conditions":[{{"type":"Ready","status":"True"}}],"containerStatuses":[{{"name":"app","ready":true,"restartCount":0,"state":{{"running":{{}}}}}}]}}}}"#
-        )
-    };
-    list(&[
-        pod("todo-chatbot-backend-1-a"),
-        pod("todo-chatbot-frontend-1-b"),
-    ])
-}
-
 /// A scratch project laid out like the real one, a running fake cluster whose pods, Services and
 /// endpoints answer as after a deploy, and port-forwards that report `ports`.
 fn project(ports: (u16, u16)) -> Env {
@@ -75,27 +63,7 @@ fn project(ports: (u16, u16)) -> Env {
         env.write(path, text);
     }
     env.with_deploy_files();
-    env.knob("kube/pods-todo.json", &ready_pods());
-    let svc = |name: &str, port: u16| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"ClusterIP","ports":[{{"port":{port}}}]}}}}"#
-        )
-    };
-    env.knob(
-        "kube/services-todo.json",
-        &list(&[svc(BACKEND, 8000), svc(FRONTEND, 80)]),
-    );
-    let slice = |name: &str| {
-        format!(
-            r#"{{"metadata":{{"name":"{name}-x","labels":{{"kubernetes.io/service-name":"{name}"}}}},"endpoints":[{{"addresses":["10.244.0.7"],"conditions":{{"ready":true}}}}]}}"#
-        )
-    };
-    env.knob(
-        "kube/endpointslices-todo.json",
-        &list(&[slice(BACKEND), slice(FRONTEND)]),
-    );
-    env.knob(&format!("kube/forward/{BACKEND}"), &ports.0.to_string());
-    env.knob(&format!("kube/forward/{FRONTEND}"), &ports.1.to_string());
+    env.deployed_cluster("ClusterIP", ports);
     env
 }
 
@@ -338,7 +306,7 @@ fn dev_rebuilds_only_what_changed_survives_a_crash_and_stops_cleanly_on_sigint()
     );
 
     // A fix goes through again.
-    env.knob("kube/pods-todo.json", &ready_pods());
+    env.knob("kube/pods-todo.json", &ready_app_pods());
     let _ = std::fs::remove_file(env.state.join("fail/kubectl-rollout"));
     let mark = dev.stdout_len();
     env.write("app/backend/src/main.rs", "fn main() {}\n");

@@ -311,18 +311,20 @@ pub fn ready_pod(name: &str, restarts: u32) -> String {
     )
 }
 
+/// The pods list of a deployed app: one Running, Ready pod for each app.
+pub fn ready_app_pods() -> String {
+    list(&[
+        ready_pod("todo-chatbot-backend-7d9f-abcde", 0),
+        ready_pod("todo-chatbot-frontend-5c6b-fghij", 0),
+    ])
+}
+
 impl Env {
     /// The fake cluster as a deploy leaves it in namespace `todo`: a ready pod for each app, the
     /// two Services (backend ClusterIP on 8000, frontend of type `frontend_type` on 80), a ready
     /// endpoint behind each, and port-forwards that reach `backend_port` and `frontend_port`.
     pub fn deployed_cluster(&self, frontend_type: &str, (backend_port, frontend_port): (u16, u16)) {
-        self.knob(
-            "kube/pods-todo.json",
-            &list(&[
-                ready_pod("todo-chatbot-backend-7d9f-abcde", 0),
-                ready_pod("todo-chatbot-frontend-5c6b-fghij", 0),
-            ]),
-        );
+        self.knob("kube/pods-todo.json", &ready_app_pods());
         let svc = |name: &str, kind: &str, port: u16| {
             format!(
                 r#"{{"metadata":{{"name":"{name}"}},"spec":{{"type":"{kind}","ports":[{{"name":"http","port":{port}}}]}},"status":{{"loadBalancer":{{}}}}}}"#
