@@ -274,16 +274,20 @@ pub fn set_value(r: &Runner, major: Major, spec: &SetValue) -> Result<String> {
 /// `helm lint --strict CHART --values VALUES... --set KV...`, unstarted: its line is the command a
 /// user re-runs to see the whole report.
 pub fn lint_call<P: AsRef<Path>>(chart: &Path, values: &[P], set: &[String]) -> Call {
-    let mut call = Call::new("helm")
+    Call::new("helm")
         .args(["lint", "--strict"])
-        .arg(chart.display().to_string());
-    for v in values {
-        call = call.args(["--values".to_string(), v.as_ref().display().to_string()]);
-    }
-    for kv in set {
-        call = call.args(["--set", kv.as_str()]);
-    }
-    call.timeout(Duration::from_secs(60))
+        .arg(chart.display().to_string())
+        .args(value_args(values, set))
+        .timeout(Duration::from_secs(60))
+}
+
+/// `--values FILE` for each file, then `--set KEY=VALUE` for each override: later ones win.
+fn value_args<P: AsRef<Path>>(values: &[P], set: &[String]) -> Vec<String> {
+    let files = values
+        .iter()
+        .flat_map(|v| ["--values".to_string(), v.as_ref().display().to_string()]);
+    let sets = set.iter().flat_map(|kv| ["--set".to_string(), kv.clone()]);
+    files.chain(sets).collect()
 }
 
 /// Runs a [`lint_call`]: `Ok(None)` when clean, else the lines that explain why not (or the exit
@@ -317,14 +321,12 @@ pub fn template<P: AsRef<Path>>(
     namespace: &str,
     values: &[P],
 ) -> Result<std::result::Result<String, String>> {
-    let mut call = Call::new("helm")
+    let call = Call::new("helm")
         .args(["template", release])
         .arg(chart.display().to_string())
-        .args(["--namespace", namespace]);
-    for v in values {
-        call = call.args(["--values".to_string(), v.as_ref().display().to_string()]);
-    }
-    let call = call.timeout(Duration::from_secs(60));
+        .args(["--namespace", namespace])
+        .args(value_args(values, &[]))
+        .timeout(Duration::from_secs(60));
     let out = r.run_unchecked(&call)?;
     if out.code == 0 {
         Ok(Ok(out.stdout))
@@ -363,13 +365,8 @@ pub fn upgrade_install(r: &Runner, major: Major, spec: &UpgradeSpec) -> Result<S
         .args(["upgrade", "--install", &spec.release])
         .arg(spec.chart.display().to_string())
         .args(["--namespace", &spec.namespace])
-        .args(kube_context(spec.context.as_deref()));
-    for v in &spec.values {
-        call = call.args(["--values".to_string(), v.display().to_string()]);
-    }
-    for kv in &spec.set {
-        call = call.args(["--set".to_string(), kv.clone()]);
-    }
+        .args(kube_context(spec.context.as_deref()))
+        .args(value_args(&spec.values, &spec.set));
     call = if spec.wait {
         call.args(major.wait_and_rollback(spec.timeout))
     } else {
