@@ -42,17 +42,13 @@ fn offenders(file: &str, text: &str) -> Vec<String> {
 
 #[test]
 fn only_the_runner_starts_processes() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let runner = src.join("run");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let files = sources();
     assert!(files.len() > 20, "found only {} files", files.len());
-    let mut found = Vec::new();
-    for f in files.iter().filter(|f| !f.starts_with(&runner)) {
-        let text = std::fs::read_to_string(f).expect("read");
-        let shown = f.strip_prefix(&src).unwrap_or(f).display().to_string();
-        found.extend(offenders(&shown, &text));
-    }
+    let found: Vec<String> = files
+        .iter()
+        .filter(|(file, _)| !file.starts_with("run/"))
+        .flat_map(|(file, text)| offenders(file, text))
+        .collect();
     assert!(
         found.is_empty(),
         "processes started outside src/run/ (use a wrapper in tools/ over Runner::run or Runner::start):\n{}",
