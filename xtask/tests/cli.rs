@@ -32,6 +32,38 @@ fn doctor_with_every_tool_passes() {
 }
 
 #[test]
+fn doctor_checks_what_docker_gives_containers_not_the_host() {
+    // A Docker Desktop VM with 1 CPU and 1.5 GiB, smaller than the cluster's 1 CPU and 2048 MB.
+    let env = Env::new();
+    env.knob("docker-cpus", "1\n");
+    env.knob("docker-memory", "1610612736\n");
+    let run = env.xtask(&["doctor", "--json"]);
+    assert_eq!(run.code, 1, "{run}");
+    let text = run.all();
+    assert!(
+        text.contains(
+            "the cluster asks for 1 CPUs and 2048 MB; Docker gives containers 1 CPUs and 1536 MB"
+        ),
+        "{run}"
+    );
+    assert!(
+        text.contains("Docker Desktop: Settings > Resources"),
+        "{run}"
+    );
+    assert_eq!(run.json()["observed"]["host"]["source"], "docker", "{run}");
+
+    // Enough: the gate passes and names Docker's figures.
+    env.knob("docker-memory", "4294967296\n");
+    let run = env.xtask(&["doctor"]);
+    run.ok();
+    assert!(
+        run.all()
+            .contains("Docker gives containers 1 CPUs, 4096 MB"),
+        "{run}"
+    );
+}
+
+#[test]
 fn doctor_with_a_tool_missing_exits_1_with_the_hint() {
     let env = Env::new();
     env.remove_tool("minikube");

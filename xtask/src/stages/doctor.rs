@@ -125,9 +125,44 @@ fn docker_check(r: &crate::run::Runner) -> ToolCheck {
 #[derive(Debug, Clone, Serialize)]
 pub struct Host {
     pub cpus: usize,
+    /// 0 when unknown (the gate then checks the CPUs only).
     pub memory_mb: u64,
+    /// Whose CPUs and memory these are: `docker` (with the docker driver, what the daemon gives
+    /// containers; on Docker Desktop that is its VM) or `host`.
+    pub source: &'static str,
     pub wanted_cpus: u32,
     pub wanted_memory_mb: u64,
+}
+
+impl Host {
+    /// The CPUs and memory the cluster will get. With the docker driver minikube runs in a
+    /// container, so what counts is what Docker gives containers (`docker info`): on Windows and
+    /// macOS that is Docker Desktop's VM, often far less than the host. Otherwise, or when Docker
+    /// does not say, the host's own (its memory read on Linux only).
+    fn observe(
+        r: &crate::run::Runner,
+        driver: &str,
+        docker_up: bool,
+    ) -> (usize, u64, &'static str) {
+        if driver == "docker"
+            && docker_up
+            && let Ok(Some(d)) = docker::Docker::local().resources(r)
+        {
+            return (d.cpus as usize, d.memory_mb, "docker");
+        }
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        (cpus, host_memory_mb().unwrap_or(0), "host")
+    }
+
+    fn owner(&self) -> &'static str {
+        if self.source == "docker" {
+            "Docker gives containers"
+        } else {
+            "this host has"
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -217,11 +252,14 @@ impl Stage for Doctor {
         }
         tools.push(g);
 
+        let docker_up = tools
+            .iter()
+            .any(|t| t.name == "docker" && t.problem.is_none());
+        let (cpus, memory_mb, source) = Host::observe(r, &self.config.cluster.driver, docker_up);
         let host = Host {
-            cpus: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            memory_mb: host_memory_mb().unwrap_or(0),
+            cpus,
+            memory_mb,
+            source,
             wanted_cpus: self.config.cluster.cpus,
             wanted_memory_mb: self.config.cluster.memory_mb,
         };
@@ -260,18 +298,34 @@ impl Stage for Doctor {
         report.gate(cx, "host resources", || {
             let short_cpu = h.cpus < h.wanted_cpus as usize;
             let short_mem = h.memory_mb > 0 && h.memory_mb < h.wanted_memory_mb;
+            let memory = if h.memory_mb > 0 {
+                format!("{} MB", h.memory_mb)
+            } else {
+                "memory unknown".into()
+            };
             Ok(if short_cpu || short_mem {
+                let lower = "lower `cluster.cpus` / `cluster.memory_mb` in deploy/pipeline.toml (or XTASK_CPUS / XTASK_MEMORY_MB)";
                 GateResult::Fail {
                     detail: format!(
-                        "the cluster asks for {} CPUs and {} MB; this host has {} CPUs and {} MB",
-                        h.wanted_cpus, h.wanted_memory_mb, h.cpus, h.memory_mb
+                        "the cluster asks for {} CPUs and {} MB; {} {} CPUs and {memory}",
+                        h.wanted_cpus,
+                        h.wanted_memory_mb,
+                        h.owner(),
+                        h.cpus
                     ),
-                    help: "lower `cluster.cpus` / `cluster.memory_mb` in deploy/pipeline.toml (or XTASK_CPUS / XTASK_MEMORY_MB)".into(),
+                    help: if h.source == "docker" {
+                        format!("give Docker more (Docker Desktop: Settings > Resources), or {lower}")
+                    } else {
+                        lower.into()
+                    },
                 }
             } else {
                 GateResult::Pass(format!(
-                    "{} CPUs, {} MB (cluster asks {} CPUs, {} MB)",
-                    h.cpus, h.memory_mb, h.wanted_cpus, h.wanted_memory_mb
+                    "{} {} CPUs, {memory} (cluster asks {} CPUs, {} MB)",
+                    h.owner(),
+                    h.cpus,
+                    h.wanted_cpus,
+                    h.wanted_memory_mb
                 ))
             })
         });

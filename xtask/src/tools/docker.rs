@@ -143,6 +143,18 @@ impl Docker {
         parse_version(&out)
     }
 
+    /// The CPUs and memory the daemon gives containers (on Docker Desktop, those of its VM, not
+    /// the host's); `None` when the daemon does not answer or names neither.
+    pub fn resources(&self, r: &Runner) -> Result<Option<Resources>> {
+        let call = self
+            .call()
+            .args(["info", "--format", "{{json .}}"])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(20));
+        let out = r.run(&call)?;
+        Ok(parse_info(&out))
+    }
+
     /// The image as the daemon knows it, or `None` when it has no such image.
     pub fn inspect_image(&self, r: &Runner, image: &str) -> Result<Option<ImageInspect>> {
         let call = self
@@ -444,6 +456,26 @@ fn strip_buildkit_prefix(line: &str) -> &str {
     }
 }
 
+/// What a daemon gives its containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub cpus: u32,
+    pub memory_mb: u64,
+}
+
+/// Reads `NCPU` and `MemTotal` (bytes) from `docker info --format '{{json .}}'`. With the daemon
+/// down the command exits 1 and the server fields are empty: `None`, as for any output without
+/// both numbers.
+fn parse_info(out: &Output) -> Option<Resources> {
+    if out.code != 0 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).ok()?;
+    let cpus = u32::try_from(v.get("NCPU")?.as_u64()?).ok()?;
+    let memory_mb = v.get("MemTotal")?.as_u64()? / (1024 * 1024);
+    (cpus > 0 && memory_mb > 0).then_some(Resources { cpus, memory_mb })
+}
+
 /// Reads `docker version --format '{{json .}}'`: `Server` is null when the daemon is down.
 pub fn parse_version(out: &Output) -> Result<DockerVersion> {
     #[derive(Deserialize)]
@@ -517,6 +549,27 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn info_gives_the_daemons_cpus_and_memory_with_lf_or_crlf() {
+        // Trimmed from Docker Desktop's `docker info --format '{{json .}}'` (a 2 GiB VM).
+        let info = r#"{"ID":"a1b2","Containers":3,"Driver":"overlay2","ServerVersion":"28.3.0","OSType":"linux","NCPU":4,"MemTotal":2063597568,"Name":"docker-desktop","ClientInfo":{"Plugins":[]},"ServerErrors":null}"#;
+        for end in ["\n", "\r\n"] {
+            assert_eq!(
+                parse_info(&out(0, &format!("{info}{end}"), "")),
+                Some(Resources {
+                    cpus: 4,
+                    memory_mb: 1968
+                })
+            );
+        }
+        // Daemon down: the JSON still comes, with empty server fields, and the exit code is 1.
+        let down = r#"{"ID":"","NCPU":0,"MemTotal":0,"ServerErrors":["Cannot connect to the Docker daemon"]}"#;
+        assert_eq!(parse_info(&out(1, down, "Cannot connect")), None);
+        assert_eq!(parse_info(&out(0, down, "")), None);
+        assert_eq!(parse_info(&out(0, "28.3.0\n", "")), None);
+        assert_eq!(parse_info(&out(0, r#"{"NCPU":"4"}"#, "")), None);
+    }
 
     fn out(code: i32, stdout: &str, stderr: &str) -> Output {
         Output {
