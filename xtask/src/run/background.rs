@@ -8,7 +8,8 @@
 //!
 //! Stopping is portable: on Unix the process gets the signal (SIGTERM) and, when it has
 //! not exited by the deadline, SIGKILL; on Windows, where there are no such signals, the process
-//! API ends it (`TerminateProcess`). No `kill` program is ever run.
+//! API ends it together with every process it started (a job object, see `job.rs`). No `kill`
+//! program is ever run.
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -51,6 +52,9 @@ pub struct Supervised {
     log: Rc<RefCell<Vec<Record>>>,
     record: usize,
     started: Instant,
+    /// Windows: the job holding the process and its descendants.
+    #[cfg(windows)]
+    job: Option<super::job::Job>,
 }
 
 impl Runner {
@@ -114,6 +118,8 @@ impl Runner {
             name: name.to_string(),
             lines: child.stdout.take().map(reader),
             stderr: child.stderr.take().map(reader),
+            #[cfg(windows)]
+            job: super::job::Job::of(&child),
             child: Some(child),
             log: Rc::clone(&self.log),
             record: record_index,
@@ -256,6 +262,10 @@ impl Supervised {
             None
         };
         let status = status.or_else(|| {
+            #[cfg(windows)]
+            if let Some(job) = &self.job {
+                job.terminate();
+            }
             let c = self.child.as_mut()?;
             let _ = c.kill();
             c.wait().ok()
@@ -275,6 +285,11 @@ impl Supervised {
     /// Forgets the child and writes its exit code and run time into its record.
     fn finish(&mut self, status: Option<ExitStatus>) -> Option<ExitStatus> {
         self.child = None;
+        // Closing the job ends what the process left running (kill on close).
+        #[cfg(windows)]
+        {
+            self.job = None;
+        }
         if let Some(r) = self.log.borrow_mut().get_mut(self.record) {
             r.exit_code = status.and_then(|s| s.code());
             r.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -457,5 +472,81 @@ mod tests {
             .err()
             .expect("missing");
         assert!(crate::error::render(&err).contains("cargo xtask doctor"));
+    }
+}
+
+// Windows: the test binary plays both the supervised process and the process it starts (the
+// `tree_helper` test with a role in the environment), so no other program is needed.
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use crate::ui::Ui;
+
+    const ROLE: &str = "XTASK_TREE_TEST_ROLE";
+    const BEAT: &str = "XTASK_TREE_TEST_BEAT";
+
+    fn helper(role: &str) -> Call {
+        let exe = std::env::current_exe().expect("own path");
+        Call::new(exe.to_string_lossy())
+            .args([
+                "run::background::windows_tests::tree_helper",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(ROLE, role)
+    }
+
+    /// Nothing in an ordinary run. As `parent`: starts a `grandchild` and waits. As
+    /// `grandchild`: writes a growing count to the file `BEAT` names, every 50 ms, for a minute.
+    #[test]
+    fn tree_helper() {
+        match std::env::var(ROLE).as_deref() {
+            Ok("parent") => {
+                let beat = std::env::var(BEAT).expect("beat file");
+                let call = helper("grandchild").env(BEAT, beat);
+                let mut cmd = Command::new(program_path(&call.program));
+                cmd.args(&call.args)
+                    .envs(call.env.iter().map(|(k, v)| (k, v)));
+                let mut grandchild = cmd.spawn().expect("start the grandchild");
+                println!("started");
+                std::thread::sleep(Duration::from_secs(60));
+                let _ = grandchild.kill();
+                let _ = grandchild.wait();
+            }
+            Ok("grandchild") => {
+                let beat = std::env::var(BEAT).expect("beat file");
+                for n in 0..1200 {
+                    let _ = std::fs::write(&beat, n.to_string());
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn stopping_ends_the_processes_it_started_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let beat = dir.path().join("beat");
+        let r = Runner::new(false, Ui::silent());
+        let call = helper("parent").env(BEAT, beat.to_string_lossy());
+        let mut p = r.start("tree", &call, Streams::Lines).expect("starts");
+        // libtest prints the test's name, then the helper's line, on one line.
+        p.wait_line(Duration::from_secs(30), |l| {
+            l.ends_with("started").then_some(())
+        })
+        .expect("the parent started the grandchild");
+        let started = Instant::now();
+        while !beat.exists() {
+            assert!(started.elapsed() < Duration::from_secs(30), "no beat");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        p.stop(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(300));
+        let before = std::fs::read_to_string(&beat).unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(600));
+        let after = std::fs::read_to_string(&beat).unwrap_or_default();
+        assert_eq!(before, after, "the grandchild kept running after the stop");
     }
 }

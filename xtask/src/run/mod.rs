@@ -15,6 +15,8 @@
 //! up on PATH with `which` (so `kubectl.exe` or `helm.cmd` are found on Windows too).
 
 mod background;
+#[cfg(windows)]
+mod job;
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -512,6 +514,8 @@ mod tests {
         assert!(r.records().is_empty());
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn a_short_value_is_redacted_but_does_not_block_commands() {
         let r = runner(false);
@@ -525,6 +529,8 @@ mod tests {
         assert!(!records[0].command.contains("todo"), "{:?}", records[0]);
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn dry_run_skips_only_mutating_calls() {
         let r = runner(true);
@@ -537,6 +543,8 @@ mod tests {
         assert!(!recs[1].skipped);
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn failure_names_command_code_tail_and_hint() {
         let r = runner(false);
@@ -565,6 +573,8 @@ mod tests {
         assert!(text.contains("non-zero code: 101"), "{text}");
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn a_secret_stdout_is_redacted_before_it_is_shown() {
         let r = runner(false);
@@ -576,6 +586,8 @@ mod tests {
         assert!(r.run(&Call::new("echo").arg("tok-0123456789")).is_err());
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn ok_codes_are_answers() {
         let r = runner(false);
@@ -585,6 +597,8 @@ mod tests {
         assert_eq!(out.code, 7);
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn stdin_reaches_the_child_and_env_is_child_only() {
         let r = runner(false);
@@ -602,6 +616,8 @@ mod tests {
         assert_eq!(r.records()[0].env, ["XT_ONLY_CHILD"]);
     }
 
+    // Runs `sh` (Unix); on Windows the CLI tests run the runner through the fake tools.
+    #[cfg(unix)]
     #[test]
     fn timeout_kills_and_reports() {
         let r = runner(false);
