@@ -1,8 +1,5 @@
 //! The real xtask binary against fake minikube, docker, kubectl and helm (see `tests/fakes`).
 
-// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
-#![cfg(unix)]
-
 mod support;
 
 use support::Env;

@@ -2,9 +2,6 @@
 //! cluster-facing command uses it; every tool call runs in the project root, wherever the xtask
 //! was started from.
 
-// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
-#![cfg(unix)]
-
 mod support;
 
 use std::path::Path;

@@ -3,9 +3,6 @@
 //! CRLF, as minikube, kubectl, helm and docker print on Windows. Both succeed and report the
 //! same thing.
 
-// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
-#![cfg(unix)]
-
 mod support;
 
 use serde_json::Value;
@@ -32,8 +29,7 @@ fn project(env: &Env) {
 /// directories, temporary files, durations, the release's inputs hash) taken out.
 fn session(env: &Env) -> Vec<(String, i32, Value)> {
     project(env);
-    let root = env.dir.path().canonicalize().expect("root");
-    let root = root.to_string_lossy().into_owned();
+    let root = env.root().to_string_lossy().into_owned();
     // The xtask runs with a clean environment, so without TMPDIR its temporary files are under
     // /tmp, whatever this process's temporary folder is (on macOS a folder under /var).
     let tmp = [
@@ -91,11 +87,9 @@ fn the_session_reads_crlf_output_as_it_reads_lf() {
     // The fakes really printed CRLF: the fake docker's version line, as the xtask received it.
     let raw = std::fs::read(crlf.state.join("calls.log")).expect("call log");
     assert!(!raw.is_empty());
-    let probe = std::process::Command::new(crlf.bin.join("minikube"))
+    let probe = crlf
+        .fake("minikube")
         .arg("version")
-        .env_clear()
-        .env("PATH", &crlf.bin)
-        .env("FAKE_STATE", &crlf.state)
         .output()
         .expect("run the fake");
     assert!(
@@ -118,4 +112,30 @@ fn the_session_reads_crlf_output_as_it_reads_lf() {
             "{step}: a carriage return reached the report: {crlf_report:#}"
         );
     }
+}
+
+/// The way Windows reaches the fakes (a copy of the shim under each tool's name, running the
+/// script with bash), taken on this host: the session reports what it reports with the fakes
+/// behind symlinks.
+#[cfg(unix)]
+#[test]
+fn the_shim_runs_the_session_as_the_symlinks_do() {
+    let linked = Env::new();
+    let shimmed = Env::shimmed();
+    let docker = std::fs::symlink_metadata(shimmed.bin.join("docker")).expect("fake docker");
+    assert!(docker.is_file(), "the shim is a copy, not a link");
+    let linked_steps = session(&linked);
+    let shimmed_steps = session(&shimmed);
+    for ((step, code, report), (_, shim_code, shim_report)) in
+        linked_steps.iter().zip(&shimmed_steps)
+    {
+        assert_eq!(*code, 0, "{step} with symlinks: {report:#}");
+        assert_eq!(*shim_code, 0, "{step} through the shim: {shim_report:#}");
+        assert_eq!(report, shim_report, "{step}: the shim changed the report");
+    }
+    assert_eq!(
+        linked.calls().len(),
+        shimmed.calls().len(),
+        "the same tool calls"
+    );
 }

@@ -2,9 +2,6 @@
 //! helm (see `tests/fakes`, the object store in `kube-store.sh`), with the project's real raw
 //! manifests and chart copied into the scratch project.
 
-// Runs the bash fakes of tests/fakes, which Unix hosts (Linux, macOS) run; see tests/portable.rs.
-#![cfg(unix)]
-
 mod support;
 
 use std::time::{Duration, Instant};

@@ -479,7 +479,7 @@ fn on_a_terminal(script: &std::path::Path, env: &Env, args: &str, no_color: bool
         .env_clear()
         .env("PATH", &env.bin)
         .env("HOME", env.dir.path())
-        .env("FAKE_STATE", &env.state)
+        .envs(env.fake_vars())
         .env("XTASK_PROJECT_ROOT", &env.project)
         .env("TERM", "xterm")
         .envs(no_color.then_some(("NO_COLOR", "1")))

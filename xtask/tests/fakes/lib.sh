@@ -45,7 +45,14 @@ log_call() {
     { printf '%s %s:\n' "$TOOL" "$*"; cat "$STDIN_COPY"; printf '\n'; } >>"$STATE/stdin.log"
   fi
   printf '%s\t%s\t%s\t%s\n' "$TOOL" "$mode" "$stdin" "$*" >>"$STATE/calls.log"
-  printf '%s\t%s\n' "$TOOL" "$PWD" >>"$STATE/cwd.log"
+  printf '%s\t%s\n' "$TOOL" "$(here)" >>"$STATE/cwd.log"
+}
+
+# here: the working directory as the xtask names it: bash on Windows (Git for Windows) says
+# /c/Users/... where the xtask says C:\Users\..., and `pwd -W` gives C:/Users/...; elsewhere
+# `pwd -W` is refused and $PWD is the answer.
+here() {
+  pwd -W 2>/dev/null || printf '%s\n' "$PWD"
 }
 
 # maybe_fail KEY: fail as configured by the test.

@@ -5,8 +5,11 @@
 //! `state/` (the fakes' state and call log) and `project/` (a tiny tree with a Dockerfile and a
 //! pipeline.toml). `Env::xtask(args)` runs the binary there with a clean environment.
 //!
-//! The fakes are bash scripts found through symlinks, so `Env::new()` exists on Unix only (Linux
-//! and macOS); `Env::bare()` is the same scratch project with an empty `bin/`, on every host.
+//! The fakes are bash scripts. On Unix they are put on PATH as symlinks. Windows starts only
+//! executables, so there each fake is a copy of the test-only `fake-tool-shim` named after the
+//! tool (`kubectl.exe`), which runs the script with bash (Git for Windows' bash, found on the
+//! tests' PATH, or `FAKE_BASH`); `XTASK_FAKE_SHIM=1` takes the same path on Unix, so Linux CI
+//! runs it too. `Env::bare()` is the scratch project with an empty `bin/`.
 //! `Env::crlf()` makes every fake end its lines with CRLF, as tools do on Windows.
 
 #![allow(dead_code)]
@@ -85,16 +88,29 @@ pub struct Env {
     pub bin: PathBuf,
     pub state: PathBuf,
     pub project: PathBuf,
+    /// The fakes are reached through the shim rather than symlinks (see the module's doc).
+    pub shim: bool,
 }
 
 impl Env {
     /// The scratch project with the fake cluster tools on PATH.
-    #[cfg(unix)]
     pub fn new() -> Env {
-        let env = Env::bare();
+        Env::with_fakes(shim_by_default())
+    }
+
+    /// Like [`Env::new`], with the fakes reached through the shim on every host, as on Windows.
+    pub fn shimmed() -> Env {
+        Env::with_fakes(true)
+    }
+
+    fn with_fakes(shim: bool) -> Env {
+        let mut env = Env::bare();
+        env.shim = shim;
         for f in FAKES {
             env.add_fake(f);
         }
+        // Windows: the shim appends bash's own folder (Git's `usr/bin`) to the scripts' PATH.
+        #[cfg(unix)]
         for t in SYSTEM_TOOLS {
             let path = which(t).unwrap_or_else(|| panic!("`{t}` is needed by the fake tools"));
             std::os::unix::fs::symlink(path, env.bin.join(t)).expect("link tool");
@@ -103,20 +119,50 @@ impl Env {
     }
 
     /// Like [`Env::new`], with every fake printing CRLF line ends (stdout and stderr).
-    #[cfg(unix)]
     pub fn crlf() -> Env {
         let env = Env::new();
         env.knob("crlf", "1\n");
         env
     }
 
-    /// Puts the fake `tool` from `tests/fakes` on the scratch PATH.
-    #[cfg(unix)]
+    /// Puts the fake `tool` from `tests/fakes` on the scratch PATH: a symlink to the script, or
+    /// the shim under the tool's name (`self.shim`).
     pub fn add_fake(&self, tool: &str) {
-        let fakes = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests")
-            .join("fakes");
-        std::os::unix::fs::symlink(fakes.join(tool), self.bin.join(tool)).expect("link fake");
+        #[cfg(unix)]
+        if !self.shim {
+            std::os::unix::fs::symlink(fake_scripts().join(tool), self.bin.join(tool))
+                .expect("link fake");
+            return;
+        }
+        let exe = self
+            .bin
+            .join(format!("{tool}{}", std::env::consts::EXE_SUFFIX));
+        std::fs::copy(env!("CARGO_BIN_EXE_fake-tool-shim"), exe).expect("copy the shim");
+    }
+
+    /// A command that runs the fake `tool` directly (not through the xtask), with the fakes'
+    /// environment and nothing else.
+    pub fn fake(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(
+            self.bin
+                .join(format!("{tool}{}", std::env::consts::EXE_SUFFIX)),
+        );
+        cmd.env_clear()
+            .envs(host_vars())
+            .envs(self.fake_vars())
+            .env("PATH", &self.bin);
+        cmd
+    }
+
+    /// What the fakes read from the environment: their state, and in shim mode where the
+    /// scripts and bash are.
+    pub fn fake_vars(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        let mut vars = vec![("FAKE_STATE", self.state.clone().into_os_string())];
+        if self.shim {
+            vars.push(("FAKE_SCRIPTS", fake_scripts().into_os_string()));
+            vars.push(("FAKE_BASH", bash().into_os_string()));
+        }
+        vars
     }
 
     /// The scratch project with an empty `bin/` as the whole PATH: no tool is found. Works on
@@ -142,6 +188,8 @@ impl Env {
             bin,
             state,
             project,
+            // No fakes yet: nothing needs bash.
+            shim: false,
         };
         env.write("Cargo.lock", "# lock\n");
         env.write("app/src/main.rs", "fn main() {}\n");
@@ -151,6 +199,12 @@ impl Env {
         );
         env.write("deploy/pipeline.toml", PIPELINE);
         env
+    }
+
+    /// The scratch folder holding `bin/`, `state/` and `project/`, as the xtask sees it (the
+    /// real path on Unix, the plain one on Windows).
+    pub fn root(&self) -> &Path {
+        self.bin.parent().expect("bin is in the root")
     }
 
     /// Writes a file of the scratch project.
@@ -172,8 +226,17 @@ impl Env {
         self.knob(&format!("fail/{key}"), &format!("{code}\n{stderr}\n"));
     }
 
+    /// Takes `tool` off the scratch PATH (`tool`, or `tool.exe` on Windows).
     pub fn remove_tool(&self, tool: &str) {
-        std::fs::remove_file(self.bin.join(tool)).expect("remove tool");
+        let exe = self
+            .bin
+            .join(format!("{tool}{}", std::env::consts::EXE_SUFFIX));
+        let path = if exe.exists() {
+            exe
+        } else {
+            self.bin.join(tool)
+        };
+        std::fs::remove_file(path).expect("remove tool");
     }
 
     pub fn xtask(&self, args: &[&str]) -> Run {
@@ -193,32 +256,32 @@ impl Env {
     }
 
     fn xtask_from(&self, cwd: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(args)
-            .env_clear()
-            .envs(host_vars())
+        let out = self
+            .xtask_command(cwd, args)
             .envs(vars.iter().copied())
-            .env("PATH", &self.bin)
-            .env("HOME", self.dir.path())
-            .env("FAKE_STATE", &self.state)
-            .env("XTASK_PROJECT_ROOT", &self.project)
-            .current_dir(cwd)
             .output()
             .expect("run xtask");
         Run::from(out)
     }
 
-    /// Starts the xtask in the background (stdout and stderr piped), as [`Env::xtask`] runs it.
-    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(args)
+    /// The xtask binary with `args`, run from `cwd` with a clean environment: the scratch PATH,
+    /// HOME and project root, and what the fakes read.
+    fn xtask_command(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(args)
             .env_clear()
             .envs(host_vars())
+            .envs(self.fake_vars())
             .env("PATH", &self.bin)
             .env("HOME", self.dir.path())
-            .env("FAKE_STATE", &self.state)
             .env("XTASK_PROJECT_ROOT", &self.project)
-            .current_dir(&self.project)
+            .current_dir(cwd);
+        cmd
+    }
+
+    /// Starts the xtask in the background (stdout and stderr piped), as [`Env::xtask`] runs it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.xtask_command(&self.project, args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -386,10 +449,44 @@ fn host_vars() -> Vec<(&'static str, std::ffi::OsString)> {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     std::env::split_paths(&std::env::var_os("PATH")?)
         .chain(["/usr/bin".into(), "/bin".into()])
-        .map(|d| d.join(name))
+        .map(|d| d.join(&file))
         .find(|p| p.is_file())
+}
+
+/// The folder of the fake scripts.
+fn fake_scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fakes")
+}
+
+/// Whether [`Env::new`] reaches the fakes through the shim: always on Windows, on Unix when
+/// `XTASK_FAKE_SHIM` is set (to anything but `0`).
+fn shim_by_default() -> bool {
+    cfg!(windows) || std::env::var_os("XTASK_FAKE_SHIM").is_some_and(|v| v != "0")
+}
+
+/// The bash that runs the fakes in shim mode: `FAKE_BASH`, else the first `bash` on PATH. On
+/// Windows that must be Git for Windows' bash (its folder holds `sed`, `grep` and the rest), not
+/// the WSL launcher in System32.
+fn bash() -> PathBuf {
+    if let Some(b) = std::env::var_os("FAKE_BASH").filter(|b| !b.is_empty()) {
+        return PathBuf::from(b);
+    }
+    let found = which("bash").expect("bash runs the fake tools: put it on PATH or set FAKE_BASH");
+    assert!(
+        !found
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .contains("system32"),
+        "{} is the WSL launcher, which cannot run the fakes with Windows paths: put Git for \
+         Windows' usr/bin first on PATH, or set FAKE_BASH",
+        found.display()
+    );
+    found
 }
 
 /// What one xtask run printed.

@@ -204,11 +204,10 @@ mod tests {
             .next(Duration::from_secs(5), Duration::from_millis(200))
             .expect("ok")
             .expect("a batch");
-        let paths: Vec<String> = batch
-            .paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        assert_eq!(paths, ["Cargo.lock", "app/backend/src/main.rs"]);
+        let main_rs = Path::new("app").join("backend").join("src").join("main.rs");
+        assert_eq!(
+            batch.paths.into_iter().collect::<Vec<_>>(),
+            [PathBuf::from("Cargo.lock"), main_rs]
+        );
     }
 }
