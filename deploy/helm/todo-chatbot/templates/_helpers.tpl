@@ -24,10 +24,24 @@ contains the chart name (release "todo-chatbot" gives "todo-chatbot"), else "<re
 {{- end }}
 {{- end }}
 
-{{/* The name of one component's objects: "<fullname>-<component>", within 63 characters. */}}
+{{/*
+The name of one component's objects: "<fullname>-<component>", within 63 characters, or within
+"max" when the call passes one.
+*/}}
 {{- define "todo-chatbot.componentName" -}}
-{{- $full := include "todo-chatbot.fullname" .root | trunc (int (sub 62 (len .component))) | trimSuffix "-" }}
+{{- $max := dig "max" 63 . | int }}
+{{- $full := include "todo-chatbot.fullname" .root | trunc (int (sub (sub $max 1) (len .component))) | trimSuffix "-" }}
 {{- printf "%s-%s" $full .component }}
+{{- end }}
+
+{{/*
+The PostgreSQL StatefulSet's name, also its headless Service's and NetworkPolicy's: within 52
+characters, not 63. The StatefulSet controller labels every pod with controller-revision-hash
+"<name>-<hash of up to 10 characters>", and a label value over 63 characters makes every pod
+creation fail, so a longer name would give a StatefulSet that never starts its pod.
+*/}}
+{{- define "todo-chatbot.postgresName" -}}
+{{- include "todo-chatbot.componentName" (dict "root" . "component" "postgres" "max" 52) }}
 {{- end }}
 
 {{- define "todo-chatbot.chart" -}}

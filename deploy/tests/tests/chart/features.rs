@@ -566,41 +566,79 @@ fn notes_say_how_to_open_the_app() {
 #[test]
 fn long_release_names_give_valid_unique_object_names() {
     let Some(helm) = helm4() else { return };
-    // 53 characters, the longest release name helm accepts.
+    // 53 characters, the longest release name helm accepts; and the longest fullnameOverride.
     let release = "a-very-long-release-name-that-goes-on-and-on-for-ever";
-    let out = run(Command::new(&helm)
-        .args(["template", release])
-        .arg(chart_dir())
-        .args(["--values"])
-        .arg(deploy_dir().join("helm/values/ingress-hpa-pdb.yaml")));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let objects = parse(&String::from_utf8_lossy(&out.stdout));
-    let mut names = std::collections::BTreeSet::new();
-    for obj in &objects {
-        let n = name(obj);
+    let fullname = "x".repeat(50);
+    let fullname_override = format!("fullnameOverride={fullname}");
+    for (values, extra) in [
+        ("ingress-hpa-pdb.yaml", &[][..]),
+        ("internal-postgres.yaml", &[][..]),
+        ("internal-postgres.yaml", &["--set", &fullname_override][..]),
+    ] {
+        let out = run(Command::new(&helm)
+            .args(["template", release])
+            .arg(chart_dir())
+            .args(["--values"])
+            .arg(deploy_dir().join("helm/values").join(values))
+            .args(extra));
         assert!(
-            n.len() <= 63 && !n.ends_with('-') && !n.is_empty(),
-            "{} {n:?}: not a DNS label",
-            kind(obj)
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        assert!(
-            names.insert((kind(obj).to_string(), n.to_string())),
-            "{} {n} twice",
-            kind(obj)
-        );
-        for v in at(obj, "metadata/labels")
-            .as_mapping()
-            .into_iter()
-            .flat_map(|m| m.values())
-        {
+        let objects = parse(&String::from_utf8_lossy(&out.stdout));
+        let mut names = std::collections::BTreeSet::new();
+        for obj in &objects {
+            let n = name(obj);
             assert!(
-                v.as_str().is_some_and(|v| v.len() <= 63),
-                "{}: label value {v:?}",
-                n
+                n.len() <= 63 && !n.ends_with('-') && !n.is_empty(),
+                "{values} {extra:?}: {} {n:?}: not a DNS label",
+                kind(obj)
+            );
+            // The controller labels a StatefulSet's pods with controller-revision-hash
+            // "<name>-<hash of up to 10 characters>", itself a label value (63 at most): a
+            // longer name gives a StatefulSet whose pod is never created.
+            if kind(obj) == "StatefulSet" {
+                assert!(
+                    n.len() <= 52,
+                    "{values} {extra:?}: StatefulSet {n:?} is {} characters, more than 52",
+                    n.len()
+                );
+            }
+            assert!(
+                names.insert((kind(obj).to_string(), n.to_string())),
+                "{values} {extra:?}: {} {n} twice",
+                kind(obj)
+            );
+            for v in at(obj, "metadata/labels")
+                .as_mapping()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                assert!(
+                    v.as_str().is_some_and(|v| v.len() <= 63),
+                    "{}: label value {v:?}",
+                    n
+                );
+            }
+        }
+        // The backend reaches PostgreSQL at the Service of the StatefulSet's (shortened) name.
+        if let Some(sts) = objects.iter().find(|o| kind(o) == "StatefulSet") {
+            let service = find(&objects, "Service", str_at(sts, "spec/serviceName"));
+            let backend = objects
+                .iter()
+                .find(|o| kind(o) == "Deployment" && name(o).ends_with("-backend"))
+                .expect("a backend Deployment");
+            let url = str_at(
+                env(
+                    containers(at(backend, "spec/template/spec"))[0],
+                    "DATABASE_URL",
+                ),
+                "value",
+            );
+            assert!(
+                url.contains(&format!("@{}:5432/", name(service))),
+                "{values} {extra:?}: {url}"
             );
         }
     }
