@@ -187,6 +187,10 @@ the reason and the fix.
 {{- if and .Values.networkPolicy.enabled (eq $db "external") (not .Values.networkPolicy.egressCidrs) }}
 {{- fail "networkPolicy.egressCidrs is empty, so with database.mode=external the backend could not reach its database: list the database's range in networkPolicy.egressCidrs, or set networkPolicy.enabled=false." }}
 {{- end }}
+{{- /* A rule with no ports allows every port: an empty list must not widen the rule. */}}
+{{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egressCidrs (not .Values.networkPolicy.egressPorts) (ne $db "external") }}
+{{- fail "networkPolicy.egressPorts is empty, and a NetworkPolicy rule without ports allows every port on networkPolicy.egressCidrs: list the ports (443 for the model API), or set networkPolicy.egressCidrs=[] to allow no egress outside the cluster." }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled needs ingress.host." }}
 {{- end }}

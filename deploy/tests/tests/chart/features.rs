@@ -250,6 +250,24 @@ fn network_policy_egress_is_configurable_and_extra_peers_reach_the_backend() {
     .expect_err("external with no egress must fail");
     assert!(stderr.contains("networkPolicy.egressCidrs"), "{stderr}");
 
+    // No ports would leave a rule that allows every port: refused, but for mode external, whose
+    // rule keeps the database port.
+    let stderr = render(&helm, None, &["--set-json", "networkPolicy.egressPorts=[]"])
+        .expect_err("a ruleless port list must fail");
+    assert!(
+        stderr.contains("networkPolicy.egressPorts is empty")
+            && stderr.contains("allows every port"),
+        "{stderr}"
+    );
+    let external = objects(
+        &helm,
+        Some("external-db.yaml"),
+        &["--set-json", "networkPolicy.egressPorts=[]"],
+    );
+    let policy = find(&external, "NetworkPolicy", "todo-chatbot-backend");
+    let rule = public_rule(at(policy, "spec/egress").as_sequence().expect("egress")).expect("rule");
+    assert_eq!(ports(rule), [5432]);
+
     // Another namespace (kagent) let in to the backend, on the backend's port only.
     let kagent = backend_policy(&[
         "--set-json",
