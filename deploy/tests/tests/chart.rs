@@ -148,7 +148,7 @@ fn every_rendered_object_and_raw_manifest_is_valid_kubernetes() {
 #[test]
 fn values_schema_rejects_bad_values_in_both_helm_majors() {
     let Some(helms) = helms() else { return };
-    let cases: [(&[&str], &str, &str); 5] = [
+    let cases: [(&[&str], &str, &str); 6] = [
         (
             &["--set", "replicas=2"],
             "unknown top-level key",
@@ -169,6 +169,11 @@ fn values_schema_rejects_bad_values_in_both_helm_majors() {
             &["--set", "database.mode=mysql"],
             "value outside the enum",
             "mode",
+        ),
+        (
+            &["--set", "fullnameOverride=Todo_App"],
+            "a name Kubernetes refuses",
+            "fullnameOverride",
         ),
     ];
     for (major, helm) in &helms {

@@ -48,20 +48,25 @@ creation fail, so a longer name would give a StatefulSet that never starts its p
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The labels that never change for a component: the selectors use these only. */}}
+{{/*
+The labels that never change for a component: the selectors use these only. Values are quoted,
+like every name below that comes from the release or the values: a release called "on", "yes"
+or "2025" would otherwise be read as a boolean or a number, which Kubernetes refuses as a label
+value or a name.
+*/}}
 {{- define "todo-chatbot.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "todo-chatbot.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/name: {{ include "todo-chatbot.name" .root | quote }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end }}
 
 {{/* The full app.kubernetes.io/* set; call with (dict "root" $ "component" "backend"). */}}
 {{- define "todo-chatbot.labels" -}}
-helm.sh/chart: {{ include "todo-chatbot.chart" .root }}
+helm.sh/chart: {{ include "todo-chatbot.chart" .root | quote }}
 {{ include "todo-chatbot.selectorLabels" . }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/part-of: {{ include "todo-chatbot.name" .root }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: {{ include "todo-chatbot.name" .root | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service | quote }}
 {{- end }}
 
 {{/* The ServiceAccount the pods run as. */}}
@@ -132,7 +137,7 @@ seccompProfile:
 {{/* Settings every pod of the chart shares; call with (dict "root" $ "uid" 65532). */}}
 {{- define "todo-chatbot.podCommon" -}}
 {{- $root := .root }}
-serviceAccountName: {{ include "todo-chatbot.serviceAccountName" $root }}
+serviceAccountName: {{ include "todo-chatbot.serviceAccountName" $root | quote }}
 automountServiceAccountToken: false
 enableServiceLinks: false
 {{- with $root.Values.imagePullSecrets }}
@@ -149,6 +154,10 @@ the reason and the fix.
 */}}
 {{- define "todo-chatbot.validate" -}}
 {{- $db := .Values.database.mode }}
+{{- $full := include "todo-chatbot.fullname" . }}
+{{- if not (regexMatch "^[a-z]" $full) }}
+{{- fail (printf "the objects' names start with %q (the release name, else fullnameOverride), but a Service's name must start with a letter: choose a release name that does, or set fullnameOverride to one." $full) }}
+{{- end }}
 {{- if eq $db "sqlite" }}
 {{- if gt (int .Values.backend.replicaCount) 1 }}
 {{- fail (printf "database.mode=sqlite keeps the data in one pod's file, so backend.replicaCount must be 1 (got %d). Use database.mode=external (a PostgreSQL URL in the Secret) or database.mode=internal (the chart's PostgreSQL) to run more backend replicas." (int .Values.backend.replicaCount)) }}

@@ -670,3 +670,100 @@ fn long_release_names_give_valid_unique_object_names() {
         }
     }
 }
+
+/// Release names and overrides that YAML reads as a boolean or a number stay strings in every
+/// label and name; a name Kubernetes cannot give a Service fails the render with the reason.
+#[test]
+fn release_names_that_read_as_scalars_stay_strings() {
+    let Some(helms) = helms() else { return };
+    for (major, helm) in &helms {
+        for (release, extra) in [
+            ("on", &["--set", "database.mode=internal"][..]),
+            ("yes", &["--set-string", "nameOverride=true"][..]),
+            (
+                "no",
+                &[
+                    "--set",
+                    "ingress.enabled=true",
+                    "--set-string",
+                    "ingress.className=true",
+                    "--set-string",
+                    "ingress.tlsSecretName=1234",
+                    "--set-string",
+                    "serviceAccount.name=2025",
+                    "--set-string",
+                    "secrets.existingSecret=1",
+                    "--set-string",
+                    "database.sqlite.persistence.storageClass=0",
+                ][..],
+            ),
+        ] {
+            let out = run(Command::new(helm)
+                .args(["template", release])
+                .arg(chart_dir())
+                .args(extra));
+            assert!(
+                out.status.success(),
+                "helm v{major} {release} {extra:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let objects = parse(&String::from_utf8_lossy(&out.stdout));
+            for obj in &objects {
+                let what = format!("helm v{major} {release} {extra:?}: {}", kind(obj));
+                assert!(at(obj, "metadata/name").is_string(), "{what}: name");
+                let mut maps = vec![
+                    at(obj, "metadata/labels"),
+                    at(obj, "spec/selector/matchLabels"),
+                    at(obj, "spec/template/metadata/labels"),
+                ];
+                if kind(obj) == "Service" {
+                    maps.push(at(obj, "spec/selector"));
+                }
+                for rule in ["ingress", "egress"] {
+                    for r in at(obj, &format!("spec/{rule}"))
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                    {
+                        for peer in ["from", "to"] {
+                            for p in at(r, peer).as_sequence().into_iter().flatten() {
+                                maps.push(at(p, "podSelector/matchLabels"));
+                            }
+                        }
+                    }
+                }
+                for m in maps.iter().filter_map(|m| m.as_mapping()) {
+                    for v in m.values() {
+                        assert!(v.is_string(), "{what}: label value {v:?}");
+                    }
+                }
+                for field in [
+                    "spec/ingressClassName",
+                    "spec/tls/0/secretName",
+                    "spec/storageClassName",
+                    "spec/template/spec/serviceAccountName",
+                ] {
+                    let v = at(obj, field);
+                    assert!(v.is_null() || v.is_string(), "{what}: {field} {v:?}");
+                }
+                if let Some(spec) = pod_specs(obj) {
+                    for c in containers(spec) {
+                        for e in at(c, "env").as_sequence().into_iter().flatten() {
+                            let v = at(e, "valueFrom/secretKeyRef/name");
+                            assert!(v.is_null() || v.is_string(), "{what}: {v:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // A Service's name must start with a letter.
+        let out = run(Command::new(helm)
+            .args(["template", "2025"])
+            .arg(chart_dir()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("must start with a letter"),
+            "helm v{major}: release 2025: {stderr}"
+        );
+    }
+}
