@@ -166,6 +166,12 @@ the reason and the fix.
 {{- fail "database.mode=sqlite keeps the data in one pod's file, so backend.autoscaling.enabled must be false. Use database.mode=external or database.mode=internal to autoscale the backend." }}
 {{- end }}
 {{- end }}
+{{- /* The chart makes no Secret when existingSecret is set: values for it would be dropped unseen. */}}
+{{- with .Values.secrets }}
+{{- if and .existingSecret (or .databaseUrl .openaiApiKey .authSecret) }}
+{{- fail (printf "secrets.existingSecret (%s) names your own Secret, so the chart makes none and does not read secrets.databaseUrl, secrets.openaiApiKey or secrets.authSecret: put DATABASE_URL, OPENAI_API_KEY and AUTH_SECRET in that Secret and remove them from the values, or leave existingSecret empty to have the chart make the Secret." .existingSecret) }}
+{{- end }}
+{{- end }}
 {{- if and (eq $db "external") (not .Values.secrets.existingSecret) (not .Values.secrets.databaseUrl) }}
 {{- fail "database.mode=external needs the PostgreSQL URL: set secrets.existingSecret to a Secret with a DATABASE_URL key (preferred), or secrets.databaseUrl." }}
 {{- end }}

@@ -450,6 +450,33 @@ fn an_existing_secret_replaces_the_charts_own() {
         );
     }
     assert!(refs >= 4, "backend and PostgreSQL read the existing Secret");
+
+    // Values meant for the chart's own Secret are not read beside an existing one: refused, not
+    // dropped unseen.
+    for value in [
+        "secrets.openaiApiKey=sk-test",
+        "secrets.authSecret=0123456789abcdef",
+        "secrets.databaseUrl=postgres://u:p@db/todo",
+    ] {
+        let stderr = render(
+            &helm,
+            None,
+            &[
+                "--set",
+                "secrets.existingSecret=my-env",
+                "--set",
+                "database.mode=external",
+                "--set",
+                value,
+            ],
+        )
+        .expect_err(value);
+        assert!(
+            stderr.contains("secrets.existingSecret (my-env) names your own Secret")
+                && !stderr.contains("sk-test"),
+            "{value}: {stderr}"
+        );
+    }
 }
 
 #[test]
