@@ -206,6 +206,9 @@ the reason and the fix.
 {{- if and .Values.networkPolicy.enabled .Values.networkPolicy.egressCidrs (not .Values.networkPolicy.egressPorts) (ne $db "external") }}
 {{- fail "networkPolicy.egressPorts is empty, and a NetworkPolicy rule without ports allows every port on networkPolicy.egressCidrs: list the ports (443 for the model API), or set networkPolicy.egressCidrs=[] to allow no egress outside the cluster." }}
 {{- end }}
+{{- if and (eq .Values.frontend.service.type "ClusterIP") .Values.frontend.service.nodePort }}
+{{- fail (printf "frontend.service.nodePort (%d) needs frontend.service.type NodePort or LoadBalancer; a ClusterIP Service has no node port." (int .Values.frontend.service.nodePort)) }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.enabled needs ingress.host." }}
 {{- end }}

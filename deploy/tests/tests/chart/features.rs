@@ -794,3 +794,55 @@ fn release_names_that_read_as_scalars_stay_strings() {
         );
     }
 }
+
+/// A fixed node port lands on the frontend Service of a type that has one; with ClusterIP the
+/// render says why it cannot.
+#[test]
+fn frontend_node_port_is_set_where_the_service_has_one() {
+    let Some(helms) = helms() else { return };
+    for (major, helm) in &helms {
+        for service_type in ["NodePort", "LoadBalancer"] {
+            let objects = parse(&render_ok(
+                helm,
+                None,
+                &[
+                    "--set",
+                    &format!("frontend.service.type={service_type}"),
+                    "--set",
+                    "frontend.service.nodePort=30080",
+                ],
+            ));
+            let service = find(&objects, "Service", "todo-chatbot-frontend");
+            assert_eq!(
+                at(service, "spec/ports/0/nodePort").as_u64(),
+                Some(30080),
+                "helm v{major} {service_type}"
+            );
+        }
+        let objects = parse(&render_ok(
+            helm,
+            None,
+            &["--set", "frontend.service.type=NodePort"],
+        ));
+        let service = find(&objects, "Service", "todo-chatbot-frontend");
+        assert!(
+            at(service, "spec/ports/0/nodePort").is_null(),
+            "0: the cluster picks"
+        );
+        let stderr = render(
+            helm,
+            None,
+            &[
+                "--set",
+                "frontend.service.type=ClusterIP",
+                "--set",
+                "frontend.service.nodePort=30080",
+            ],
+        )
+        .expect_err("a node port on a ClusterIP Service");
+        assert!(
+            stderr.contains("frontend.service.nodePort (30080) needs"),
+            "helm v{major}: {stderr}"
+        );
+    }
+}
