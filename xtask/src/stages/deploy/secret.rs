@@ -73,7 +73,13 @@ impl DeployStage {
                 } else {
                     "todo-chatbot-postgres".into()
                 };
-                let url = format!("postgres://todo:{password}@{host}:5432/todo");
+                // Percent-encoded: a password of the user's own (`.env`) may hold characters a
+                // URL reserves (`openssl rand -base64` gives `/` and `+`); the driver decodes it.
+                let url = format!(
+                    "postgres://todo:{}@{host}:5432/todo",
+                    url_userinfo(&password)
+                );
+                cx.runner.add_secret(&url_userinfo(&password));
                 cx.runner.add_secret(&url);
                 data.insert("DATABASE_URL".into(), url);
                 data.insert("POSTGRES_PASSWORD".into(), password);
@@ -167,6 +173,20 @@ impl TempFile {
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(TempFile { path, _dir: dir })
     }
+}
+
+/// `text` as it may stand in a URL's user or password: every byte but the unreserved ones
+/// (letters, digits, `-._~`) percent-encoded.
+pub(super) fn url_userinfo(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Appends `POSTGRES_PASSWORD=...` to `.env` (created with mode 0600 when missing).

@@ -191,6 +191,21 @@ fn fullname_follows_the_chart_helper() {
 }
 
 #[test]
+fn a_password_of_ones_own_is_percent_encoded_in_the_url() {
+    use super::secret::url_userinfo;
+    assert_eq!(url_userinfo("Ab9-._~"), "Ab9-._~");
+    assert_eq!(url_userinfo("a/b+c=#?@:%"), "a%2Fb%2Bc%3D%23%3F%40%3A%25");
+    assert_eq!(url_userinfo("pä ss"), "p%C3%A4%20ss");
+    // What the backend's driver makes of it: the password it started as.
+    let url = format!(
+        "postgres://todo:{}@db:5432/todo",
+        url_userinfo("s3/cr+t#x?")
+    );
+    let parsed = ureq::http::Uri::try_from(url.as_str()).expect("a valid URL");
+    assert_eq!(parsed.host(), Some("db"));
+}
+
+#[test]
 fn passwords_are_long_and_url_safe() {
     let a = random_password().expect("random");
     assert_eq!(a.len(), 32);
