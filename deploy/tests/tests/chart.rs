@@ -148,7 +148,7 @@ fn every_rendered_object_and_raw_manifest_is_valid_kubernetes() {
 #[test]
 fn values_schema_rejects_bad_values_in_both_helm_majors() {
     let Some(helms) = helms() else { return };
-    let cases: [(&[&str], &str, &str); 6] = [
+    let cases: [(&[&str], &str, &str); 7] = [
         (
             &["--set", "replicas=2"],
             "unknown top-level key",
@@ -174,6 +174,11 @@ fn values_schema_rejects_bad_values_in_both_helm_majors() {
             &["--set", "fullnameOverride=Todo_App"],
             "a name Kubernetes refuses",
             "fullnameOverride",
+        ),
+        (
+            &["--set-json", "networkPolicy.backendExtraFrom=[{}]"],
+            "an empty NetworkPolicy peer",
+            "backendExtraFrom",
         ),
     ];
     for (major, helm) in &helms {
