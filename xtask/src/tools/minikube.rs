@@ -70,22 +70,65 @@ pub fn status(r: &Runner, profile: &str) -> Result<ProfileState> {
             .ok_codes(&[0, 1, 2, 3, 4, 5, 6, 7, EXIT_GUEST_NOT_FOUND])
             .timeout(Duration::from_secs(60)),
     )?;
-    parse_status(out.code, &out.stdout)
+    parse_status(out.code, &out.stdout).map_err(|e| {
+        // The exit codes 1-7 are answers, so a failure that uses one of them (its reason on
+        // stderr, or as an error event on stdout) only shows here: name the command and why.
+        let stderr = crate::run::last_lines(out.stderr.trim(), 3);
+        crate::error::failure(
+            format!(
+                "`minikube --profile {profile} status --output json` (exit code {}) gave no status: {e}{}",
+                out.code,
+                if stderr.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  its stderr ended with: {}", stderr.replace('\n', "\n  "))
+                }
+            ),
+            format!("run `minikube status -p {profile}` by hand; `minikube logs -p {profile}` shows more"),
+        )
+    })
 }
 
+/// Reads `minikube status -o json` given its exit code.
+///
+/// - Exit 85: no such profile (stdout then holds only message events).
+/// - In JSON mode minikube turns its messages (warnings, errors) into CloudEvents objects, one
+///   per line on stdout, so the status object may follow such lines; they are skipped.
+/// - When the profile's machine is gone (its container was removed), minikube cannot get any
+///   node status and prints `null` (exit 7): that profile is stopped, `minikube start`
+///   recreates the machine.
 pub fn parse_status(code: i32, stdout: &str) -> Result<ProfileState> {
     if code == EXIT_GUEST_NOT_FOUND {
         return Ok(ProfileState::Absent);
     }
+    let mut events = Vec::new();
+    let mut text = None;
+    for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match event_message(line) {
+            Some(m) => events.push(m),
+            None => text = Some(line),
+        }
+    }
+    let Some(text) = text else {
+        anyhow::bail!(
+            "no status object on stdout{}",
+            events
+                .last()
+                .map(|m| format!("; minikube said: {m}"))
+                .unwrap_or_default()
+        );
+    };
     // One node prints an object, several print an array; the first is the control plane.
-    let text = stdout.trim();
-    let first: NodeStatus = if text.starts_with('[') {
-        let all: Vec<NodeStatus> = parse_json("minikube status -o json", text)?;
-        all.into_iter()
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("`minikube status` listed no nodes"))?
+    let first: Option<NodeStatus> = if text.starts_with('[') || text == "null" {
+        let all: Option<Vec<NodeStatus>> = parse_json("minikube status -o json", text)?;
+        all.and_then(|a| a.into_iter().next())
     } else {
-        parse_json("minikube status -o json", text)?
+        Some(parse_json("minikube status -o json", text)?)
+    };
+    let Some(first) = first else {
+        return Ok(ProfileState::Stopped {
+            host: "Nonexistent".into(),
+        });
     };
     Ok(match first.host.as_str() {
         "Running" => {
@@ -100,6 +143,23 @@ pub fn parse_status(code: i32, stdout: &str) -> Result<ProfileState> {
         }
         _ => ProfileState::Stopped { host: first.host },
     })
+}
+
+/// The message of one of minikube's CloudEvents lines (`"specversion"` and a
+/// `io.k8s.sigs.minikube.*` type), or `None` for any other line.
+fn event_message(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let kind = v.get("type")?.as_str()?;
+    if v.get("specversion").is_none() || !kind.starts_with("io.k8s.sigs.minikube.") {
+        return None;
+    }
+    Some(
+        v.pointer("/data/message")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(kind)
+            .trim()
+            .to_string(),
+    )
 }
 
 /// The configuration minikube keeps for a profile (`minikube profile list -o json`).
@@ -241,10 +301,14 @@ pub fn addons(r: &Runner, profile: &str) -> Result<BTreeMap<String, bool>> {
     parse_addons(&out.stdout)
 }
 
+/// Reads `minikube addons list -o json`: addon name → `{"Status": "enabled"|"disabled", ...}`.
+/// For a profile that does not exist minikube still lists every addon, each as an empty
+/// object: those count as disabled.
 pub fn parse_addons(text: &str) -> Result<BTreeMap<String, bool>> {
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Addon {
+        #[serde(default)]
         status: String,
     }
     let raw: BTreeMap<String, Addon> = parse_json("minikube addons list -o json", text)?;
@@ -397,6 +461,44 @@ mod tests {
         ));
         let multi = format!("[{running},{running}]");
         assert_eq!(parse_status(0, &multi).expect("ok"), ProfileState::Running);
+    }
+
+    #[test]
+    fn status_of_a_profile_whose_machine_is_gone_is_stopped() {
+        // With the profile's container removed, minikube gets no node status at all and
+        // marshals the empty list: stdout is `null` (no newline), exit code 7.
+        assert_eq!(
+            parse_status(7, "null").expect("ok"),
+            ProfileState::Stopped {
+                host: "Nonexistent".into()
+            }
+        );
+        assert_eq!(
+            parse_status(7, "[]").expect("ok"),
+            ProfileState::Stopped {
+                host: "Nonexistent".into()
+            }
+        );
+    }
+
+    #[test]
+    fn status_after_message_events_is_read() {
+        // In JSON mode minikube's warnings are CloudEvents lines on stdout, before the status
+        // object (which has no trailing newline).
+        let text = "{\"data\":{\"message\":\"minikube is low on disk space\"},\"datacontenttype\":\"application/json\",\"id\":\"5f0c\",\"source\":\"https://minikube.sigs.k8s.io/\",\"specversion\":\"1.0\",\"type\":\"io.k8s.sigs.minikube.warning\"}\n{\"Name\":\"minikube\",\"Host\":\"Running\",\"Kubelet\":\"Running\",\"APIServer\":\"Running\",\"Kubeconfig\":\"Configured\",\"Worker\":false,\"TimeToStop\":\"Nonexistent\"}";
+        assert_eq!(parse_status(0, text).expect("ok"), ProfileState::Running);
+        // An error event and no status object: the event's message is the error.
+        let error = "{\"data\":{\"exitcode\":\"10\",\"message\":\"status json failure\",\"name\":\"MK_STATUS_JSON\"},\"datacontenttype\":\"application/json\",\"id\":\"9\",\"source\":\"https://minikube.sigs.k8s.io/\",\"specversion\":\"1.0\",\"type\":\"io.k8s.sigs.minikube.error\"}\n";
+        let e = parse_status(10, error).expect_err("no status").to_string();
+        assert!(e.contains("status json failure"), "{e}");
+        assert!(parse_status(1, "").is_err());
+    }
+
+    #[test]
+    fn addons_of_a_missing_profile_are_empty_objects() {
+        // `minikube addons list -o json` without a profile lists every addon as `{}`.
+        let a = parse_addons(r#"{"ambassador":{},"metrics-server":{}}"#).expect("ok");
+        assert_eq!(a.get("metrics-server"), Some(&false));
     }
 
     #[test]
