@@ -205,7 +205,7 @@ pub fn status(
     if out.code == 0 {
         return Ok(Some(parse_status(&out.stdout)?));
     }
-    if out.stderr.contains("not found") {
+    if release_not_found(&out.stderr) {
         return Ok(None);
     }
     Err(super::read_failed(
@@ -213,6 +213,14 @@ pub fn status(
         &out.stderr,
         super::kubectl::reachability_hint(context),
     ))
+}
+
+/// Helm's error for a release it has no record of (`Error: release: not found`, from its
+/// storage driver, in helm 3 and 4). A bare "not found" is not enough: a kube context missing
+/// from the kubeconfig fails with `Error: kubernetes cluster unreachable: context was not found
+/// for specified context: NAME`, which says nothing about the release.
+fn release_not_found(stderr: &str) -> bool {
+    stderr.contains("release: not found")
 }
 
 /// `helm get values NAME -n NS -o json`: the values the release was given (not the chart's
@@ -468,6 +476,24 @@ mod tests {
         assert!(!v4.contains(&"--atomic".to_string()));
         assert_eq!(Major::V4.client_dry_run(), "--dry-run=client");
         assert_eq!(Major::V3.force_replace(), "--force");
+    }
+
+    #[test]
+    fn only_helms_own_not_found_means_no_release() {
+        // A missing release (helm 3 and 4 alike), exit 1.
+        assert!(release_not_found("Error: release: not found\n"));
+        // Helm 3 may first warn on stderr about a group-readable kubeconfig.
+        assert!(release_not_found(
+            "WARNING: Kubernetes configuration file is group-readable. This is insecure. Location: /home/u/.kube/config\nError: release: not found\n"
+        ));
+        // A kube context that is not in the kubeconfig: the cluster is unreachable, which
+        // says nothing about the release (exit 1 too).
+        for unreachable in [
+            "Error: kubernetes cluster unreachable: context was not found for specified context: minikube\n",
+            "Error: Kubernetes cluster unreachable: invalid configuration: context was not found for specified context: demo\n",
+        ] {
+            assert!(!release_not_found(unreachable), "{unreachable}");
+        }
     }
 
     #[test]
