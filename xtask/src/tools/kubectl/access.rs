@@ -66,18 +66,36 @@ pub fn cluster_entry(kube: &Kube) -> Result<Value> {
 
 /// `kubectl api-resources --api-group=GROUP --no-headers` (rows are parsed by the caller).
 pub fn api_resources(kube: &Kube, group: &str) -> Result<String> {
-    Ok(kube
-        .runner
-        .run(
-            &kubectl(kube)
-                .args([
-                    "api-resources",
-                    &format!("--api-group={group}"),
-                    "--no-headers",
-                ])
-                .timeout(Duration::from_secs(30)),
-        )?
-        .stdout)
+    let out = kube.runner.run(
+        &kubectl(kube)
+            .args([
+                "api-resources",
+                &format!("--api-group={group}"),
+                "--no-headers",
+            ])
+            .ok_codes(&[0, 1])
+            .timeout(Duration::from_secs(30)),
+    )?;
+    api_resources_rows(out.code, &out.stdout, &out.stderr).map_err(|stderr| {
+        crate::tools::read_failed(
+            &format!("kubectl api-resources --api-group={group}"),
+            &stderr,
+            super::reachability_hint(Some(kube.context)),
+        )
+    })
+}
+
+/// The rows of `kubectl api-resources`, or its stderr when it failed. When one API group's
+/// discovery fails (an aggregated API such as `metrics.k8s.io` whose server is not ready yet,
+/// which the metrics-server addon causes for a while after it starts) kubectl still prints the
+/// rows of every group it could read, then `error: unable to retrieve the complete list of
+/// server APIs: ...`, and exits 1: those rows are the answer for the other groups.
+fn api_resources_rows(code: i32, stdout: &str, stderr: &str) -> Result<String, String> {
+    if code == 0 || stderr.contains("unable to retrieve the complete list of server APIs") {
+        Ok(stdout.to_string())
+    } else {
+        Err(stderr.to_string())
+    }
 }
 
 /// `kubectl api-versions`: every `group/version` the cluster serves.
@@ -125,4 +143,22 @@ pub fn get_json(kube: &Kube, resource: &str, name: &str) -> Result<Option<String
         &out.stderr,
         super::reachability_hint(Some(kube.context)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_resources_keeps_the_rows_when_another_group_fails_discovery() {
+        // kubectl prints what it could discover, then the aggregated API that did not answer
+        // on stderr, and exits 1.
+        let rows = "agents                 kagent.dev/v1alpha2   true   Agent\n";
+        let partial = "error: unable to retrieve the complete list of server APIs: metrics.k8s.io/v1beta1: the server is currently unable to handle the request\n";
+        assert_eq!(api_resources_rows(1, rows, partial).as_deref(), Ok(rows));
+        assert_eq!(api_resources_rows(0, rows, "").as_deref(), Ok(rows));
+        // An unreachable cluster is still a failure.
+        let refused = "The connection to the server 127.0.0.1:32771 was refused - did you specify the right host or port?\n";
+        assert_eq!(api_resources_rows(1, "", refused), Err(refused.to_string()));
+    }
 }
