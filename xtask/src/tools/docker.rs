@@ -477,7 +477,24 @@ fn parse_info(out: &Output) -> Option<Resources> {
 }
 
 /// Reads `docker version --format '{{json .}}'`: `Server` is null when the daemon is down.
+///
+/// When the CLI cannot even set up its client (a `DOCKER_HOST` it cannot parse, the
+/// `DOCKER_CERT_PATH` of `minikube docker-env` without its certificates, a missing context)
+/// it fails before the template runs: exit 1, nothing on stdout, the reason on stderr. That
+/// daemon cannot be reached either, and the reason is what the user needs to see.
 pub fn parse_version(out: &Output) -> Result<DockerVersion> {
+    if out.code != 0 && !out.stdout.trim_start().starts_with('{') {
+        let e = out.stderr.trim();
+        return Ok(DockerVersion {
+            client: None,
+            server: None,
+            daemon_error: Some(if e.is_empty() {
+                format!("`docker version` exited with code {}", out.code)
+            } else {
+                crate::run::last_lines(e, 2).replace('\n', " / ")
+            }),
+        });
+    }
     #[derive(Deserialize)]
     struct Part {
         #[serde(rename = "Version")]
@@ -591,6 +608,26 @@ mod tests {
         assert_eq!(v.client, Some(Version::new(28, 3, 0)));
         assert_eq!(v.server, None);
         assert!(v.daemon_error.expect("error").contains("Cannot connect"));
+    }
+
+    #[test]
+    fn version_when_the_client_cannot_be_set_up() {
+        // The CLI fails while it sets up its client, before the template runs: nothing on
+        // stdout, the reason on stderr, exit 1 (here: the certificates `minikube docker-env`
+        // pointed DOCKER_CERT_PATH at are gone).
+        let v = parse_version(&out(
+            1,
+            "",
+            "unable to resolve docker endpoint: open /home/u/.minikube/certs/ca.pem: no such file or directory\n",
+        ))
+        .expect("an answer, not a parse error");
+        assert_eq!((v.client, v.server), (None, None));
+        assert!(v.daemon_error.expect("error").contains("ca.pem"));
+        // Exit 0 with something else than JSON is still a parse error that names the command.
+        let e = parse_version(&out(0, "Docker version 28.3.0\n", ""))
+            .expect_err("not JSON")
+            .to_string();
+        assert!(e.contains("`docker version`"), "{e}");
     }
 
     #[test]
