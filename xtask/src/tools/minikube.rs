@@ -102,13 +102,17 @@ pub fn parse_status(code: i32, stdout: &str) -> Result<ProfileState> {
         return Ok(ProfileState::Absent);
     }
     let mut events = Vec::new();
-    let mut text = None;
+    // Every line that is not an event: the status, as minikube prints it on one line, or over
+    // several should it ever be indented.
+    let mut rest = Vec::new();
     for line in stdout.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match event_message(line) {
             Some(m) => events.push(m),
-            None => text = Some(line),
+            None => rest.push(line),
         }
     }
+    let joined = rest.join("\n");
+    let text = (!joined.is_empty()).then_some(joined.as_str());
     let Some(text) = text else {
         anyhow::bail!(
             "no status object on stdout{}",
@@ -487,6 +491,12 @@ mod tests {
         // object (which has no trailing newline).
         let text = "{\"data\":{\"message\":\"minikube is low on disk space\"},\"datacontenttype\":\"application/json\",\"id\":\"5f0c\",\"source\":\"https://minikube.sigs.k8s.io/\",\"specversion\":\"1.0\",\"type\":\"io.k8s.sigs.minikube.warning\"}\n{\"Name\":\"minikube\",\"Host\":\"Running\",\"Kubelet\":\"Running\",\"APIServer\":\"Running\",\"Kubeconfig\":\"Configured\",\"Worker\":false,\"TimeToStop\":\"Nonexistent\"}";
         assert_eq!(parse_status(0, text).expect("ok"), ProfileState::Running);
+        // The same object indented over several lines reads the same.
+        let indented = "{\n  \"Name\": \"minikube\",\n  \"Host\": \"Running\",\n  \"Kubelet\": \"Running\",\n  \"APIServer\": \"Running\",\n  \"Kubeconfig\": \"Configured\"\n}\n";
+        assert_eq!(
+            parse_status(0, indented).expect("ok"),
+            ProfileState::Running
+        );
         // An error event and no status object: the event's message is the error.
         let error = "{\"data\":{\"exitcode\":\"10\",\"message\":\"status json failure\",\"name\":\"MK_STATUS_JSON\"},\"datacontenttype\":\"application/json\",\"id\":\"9\",\"source\":\"https://minikube.sigs.k8s.io/\",\"specversion\":\"1.0\",\"type\":\"io.k8s.sigs.minikube.error\"}\n";
         let e = parse_status(10, error).expect_err("no status").to_string();
