@@ -362,6 +362,23 @@ fn backend_with_postgres_serves_through_the_frontend() {
     stack::exercise_through_frontend(port, "pg");
     stack::assert_stops_cleanly(&frontend);
     stack::assert_stops_cleanly(&backend);
+
+    // The chart's mode internal: the URL without the password, which comes as PGPASSWORD.
+    let chart_style = guard.container(&docker::unique("backend"));
+    let port = stack::start_backend_with(
+        &chart_style,
+        &net,
+        &format!("postgres://todo@{pg}:5432/todo"),
+        &[],
+        &[("PGPASSWORD", stack::PG_PASSWORD)],
+    );
+    docker::wait_ok(
+        &format!("http://127.0.0.1:{port}/ready"),
+        Duration::from_secs(30),
+        Duration::from_millis(50),
+    )
+    .expect("backend ready with the password from PGPASSWORD");
+    stack::assert_stops_cleanly(&chart_style);
 }
 
 #[test]

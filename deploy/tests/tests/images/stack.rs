@@ -14,7 +14,7 @@ pub const HARDENED: [&str; 5] = [
     "no-new-privileges",
 ];
 /// Test-only database password; it reaches docker through the environment, not the arguments.
-const PG_PASSWORD: &str = "secret";
+pub const PG_PASSWORD: &str = "secret";
 
 /// Runs `docker ARGS` with extra environment variables for the client (for `-e NAME` without a
 /// value, which copies the client's value: secrets then stay out of process arguments).
@@ -113,6 +113,18 @@ pub fn psql(
 
 /// Starts the hardened backend on `network` with `database_url`; returns its published port.
 pub fn start_backend(name: &str, network: &str, database_url: &str, extra: &[&str]) -> u16 {
+    start_backend_with(name, network, database_url, extra, &[])
+}
+
+/// [`start_backend`] with more variables for the container, passed as `-e NAME` with the value in
+/// the docker client's environment (secrets stay out of the arguments).
+pub fn start_backend_with(
+    name: &str,
+    network: &str,
+    database_url: &str,
+    extra: &[&str],
+    secrets: &[(&str, &str)],
+) -> u16 {
     let port = docker::free_port();
     let publish = format!("127.0.0.1:{port}:8000");
     let mut args = vec![
@@ -127,8 +139,13 @@ pub fn start_backend(name: &str, network: &str, database_url: &str, extra: &[&st
     ];
     args.extend(HARDENED);
     args.extend(extra);
+    for (k, _) in secrets {
+        args.extend(["-e", k]);
+    }
     args.extend(["-e", "DATABASE_URL", "-e", "AGENT=rules", BACKEND_IMAGE]);
-    ok_env(&args, &[("DATABASE_URL", database_url)]);
+    let mut env = vec![("DATABASE_URL", database_url)];
+    env.extend_from_slice(secrets);
+    ok_env(&args, &env);
     port
 }
 
