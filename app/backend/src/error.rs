@@ -188,7 +188,8 @@ impl From<StoreError> for ApiError {
 impl From<ToolError> for ApiError {
     fn from(e: ToolError) -> Self {
         match e {
-            ToolError::NotFound(id) => Self::NotFound(format!("task {id} not found")),
+            // `TaskRef` already reads "task 12" (or "task #3").
+            ToolError::NotFound(id) => Self::NotFound(format!("{id} not found")),
             ToolError::Invalid(v) => Self::Validation(v),
             ToolError::UnknownTool(_) => Self::Internal(Box::new(e)),
             ToolError::Store(s) => s.into(),

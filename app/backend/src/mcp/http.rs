@@ -7,8 +7,8 @@
 //!   415; a body over the limit, with `Content-Length` or chunked: 413. All in the JSON error
 //!   shape `{"error":{"code","message"}}`.
 //! - a body that reaches JSON-RPC but is not JSON: 400 with JSON-RPC error -32700; JSON that is
-//!   not a JSON-RPC 2.0 message: -32600; a well-formed message whose params do not fit its
-//!   method: -32602.
+//!   not a JSON-RPC 2.0 message (a batch, a key given twice): -32600; a well-formed message
+//!   whose params do not fit its method: -32602.
 //!
 //! Any other non-JSON error the library still gives is rewritten into the JSON error shape.
 
@@ -189,8 +189,13 @@ fn check_json_rpc(bytes: &Bytes) -> Result<(), RpcError> {
         ));
     }
     serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value)
+        .map_err(|e| rpc_error(-32602, &format!("Invalid params: {e}"), id.clone()))?;
+    // The library parses the bytes, not the `Value` above, and a `Value` keeps only the last of
+    // two equal keys where the library's types refuse them (which it would answer with a 415).
+    // What is left to fail here is such a duplicate.
+    serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(bytes)
         .map(|_| ())
-        .map_err(|e| rpc_error(-32602, &format!("Invalid params: {e}"), id))
+        .map_err(|e| rpc_error(-32600, &format!("Invalid Request: {e}"), id))
 }
 
 /// Turns a non-JSON error answer of the MCP library into the JSON error shape, same status.
@@ -275,6 +280,10 @@ mod tests {
         assert_eq!(
             code_of("{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"id\":1,\"params\":5}").await,
             Some(-32602)
+        );
+        assert_eq!(
+            code_of("{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"method\":\"ping\",\"id\":1}").await,
+            Some(-32600)
         );
         assert_eq!(
             code_of("{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}").await,

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::extract::{TaskPath, UserPath};
 use crate::domain::{
     Cursor, PageLimit, StatusFilter, Task, TaskDescription, TaskRef, TaskTitle, UserId,
+    ValidationError,
 };
 use crate::error::{ApiError, AppJson, ErrorBody};
 use crate::state::AppState;
@@ -77,10 +78,9 @@ pub async fn list(
     UserPath(user): UserPath,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::BadRequest {
-        code: "invalid_query",
-        message: e.body_text(),
-    })?;
+    // A query that does not fit the fields (a parameter given twice) is as invalid as a bad
+    // `limit`: the same 422 `invalid_query`, not a 400 under the same code.
+    let Query(query) = query.map_err(|e| ValidationError::new("invalid_query", e.body_text()))?;
     let filter = match query.status.as_deref() {
         None => StatusFilter::All,
         Some(s) => StatusFilter::parse(s)?,
@@ -204,8 +204,20 @@ pub async fn toggle(
     State(state): State<AppState>,
     TaskPath(user, id): TaskPath,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Task>, ApiError> {
+    // The body is read here rather than by `Json`, so its rejections (over the size limit, a
+    // broken chunked encoding) would otherwise answer in axum's plain text.
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest {
+                code: "bad_request",
+                message: rejection.body_text(),
+            }
+        }
+    })?;
     let completed = if body.is_empty() {
         None
     } else {
