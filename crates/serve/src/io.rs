@@ -147,6 +147,64 @@ fn head_timeout_answer() -> Vec<u8> {
     .into_bytes()
 }
 
+/// The status of an answer hyper wrote on its own, for a request it could not parse (a bad
+/// request line or header, a URI over 64 KiB, too many headers, a bad `Content-Length`), and
+/// the length of that answer. Such an answer is a head alone, `connection: close` and
+/// `content-length: 0` with no `content-type`; every answer of the apps has a `content-type`, and
+/// a JSON body cannot hold the bare `\r\n` the match needs, so nothing else matches.
+fn library_error(buf: &[u8]) -> Option<(u16, usize)> {
+    let rest = buf.strip_prefix(b"HTTP/1.1 ")?;
+    let code = rest.get(..3)?;
+    if !code.iter().all(u8::is_ascii_digit) || !matches!(code[0], b'4' | b'5') {
+        return None;
+    }
+    let status = std::str::from_utf8(code).ok()?.parse().ok()?;
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    let headers: Vec<&str> = head.split("\r\n").skip(1).collect();
+    let only_head = headers.contains(&"content-length: 0")
+        && headers.contains(&"connection: close")
+        && !headers.iter().any(|h| h.starts_with("content-type:"));
+    only_head.then_some((status, end))
+}
+
+/// The answer written instead of hyper's empty one: the same status, with the apps' JSON error
+/// body.
+fn library_error_answer(status: u16) -> Vec<u8> {
+    let (code, message) = match status {
+        400 => ("bad_request", "the request is not valid HTTP/1.1"),
+        414 => ("uri_too_long", "the request target is too long"),
+        431 => (
+            "headers_too_large",
+            "the request headers are too large or too many",
+        ),
+        505 => (
+            "http_version_not_supported",
+            "only HTTP/1.1 and HTTP/1.0 are served",
+        ),
+        s if s >= 500 => ("internal_error", "the request could not be handled"),
+        _ => ("bad_request", "the request could not be read"),
+    };
+    let reason = axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let body = format!(r#"{{"error":{{"code":"{code}","message":"{message}"}}}}"#);
+    format!(
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// An answer being written in place of hyper's: its bytes, how many are written, and how many
+/// of hyper's bytes it stands for.
+struct Replacement {
+    bytes: Vec<u8>,
+    written: usize,
+    stands_for: usize,
+}
+
 pub(crate) struct GuardedIo {
     stream: TcpStream,
     state: Arc<ConnState>,
@@ -158,6 +216,8 @@ pub(crate) struct GuardedIo {
     linger_until: Option<Instant>,
     /// Something arrived after the write side was shut down.
     lingered: bool,
+    /// hyper's own error answer being replaced by one in JSON (see [`library_error`]).
+    replacing: Option<Replacement>,
 }
 
 impl GuardedIo {
@@ -176,7 +236,31 @@ impl GuardedIo {
             armed: None,
             linger_until: None,
             lingered: false,
+            replacing: None,
         }
+    }
+
+    /// Writes the rest of the replacement answer; `Ready(Ok(n))` with the number of hyper's
+    /// bytes it stands for once all of it is written.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        while let Some(r) = &mut self.replacing {
+            if r.written == r.bytes.len() {
+                let n = r.stands_for;
+                self.replacing = None;
+                return Poll::Ready(Ok(n));
+            }
+            match std::task::ready!(
+                Pin::new(&mut self.stream).poll_write(cx, &r.bytes[r.written..])
+            ) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(n) => r.written += n,
+                Err(e) => {
+                    self.replacing = None;
+                    return Poll::Ready(Err(e));
+                }
+            }
+        }
+        Poll::Ready(Ok(0))
     }
 
     /// The second half of a lingering close: reads and discards what the client still sends
@@ -288,12 +372,29 @@ impl AsyncRead for GuardedIo {
 }
 
 impl AsyncWrite for GuardedIo {
+    /// Passes the bytes on, except hyper's own answer to a request it could not parse, an empty
+    /// body that clients cannot read an error from: that one is replaced by the same status with
+    /// the apps' JSON error body.
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let this = &mut *self;
+        if this.replacing.is_none()
+            && let Some((status, len)) = library_error(buf)
+        {
+            this.replacing = Some(Replacement {
+                bytes: library_error_answer(status),
+                written: 0,
+                stands_for: len,
+            });
+        }
+        if this.replacing.is_some() {
+            // Until it reports them written, hyper offers the same bytes again.
+            return this.poll_replacement(cx);
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -301,6 +402,12 @@ impl AsyncWrite for GuardedIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let first = bufs.iter().find(|b| !b.is_empty());
+        if self.replacing.is_some() || first.is_some_and(|b| library_error(b).is_some()) {
+            // A partial write of the first slice is a valid vectored write.
+            let first: &[u8] = first.map_or(&[], |b| b);
+            return self.poll_write(cx, first);
+        }
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 
@@ -316,6 +423,9 @@ impl AsyncWrite for GuardedIo {
     /// [`GuardedIo::poll_linger`]); the socket is closed when the connection is dropped.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.replacing.is_some() {
+            std::task::ready!(this.poll_replacement(cx))?;
+        }
         let until = match this.linger_until {
             Some(until) => until,
             None => {
@@ -346,6 +456,35 @@ mod tests {
             "{head}"
         );
         assert!(body.contains(r#""code":"request_timeout""#), "{body}");
+    }
+
+    #[test]
+    fn only_hyper_s_own_error_answers_are_replaced() {
+        let hyper_400 = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: Fri, 04 Dec 2026 15:31:54 GMT\r\n\r\n";
+        assert_eq!(library_error(hyper_400), Some((400, hyper_400.len())));
+        let hyper_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(library_error(hyper_431).map(|(s, _)| s), Some(431));
+        for app in [
+            &b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"[..],
+            b"HTTP/1.1 202 Accepted\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n",
+            b"{\"title\":\"HTTP/1.1 400 Bad Request\\r\\n\"}",
+        ] {
+            assert_eq!(library_error(app), None, "{}", String::from_utf8_lossy(app));
+        }
+        for status in [400, 414, 431, 505] {
+            let raw = String::from_utf8(library_error_answer(status)).unwrap_or_default();
+            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_default();
+            assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+            assert!(
+                head.contains(&format!("content-length: {}", body.len())),
+                "{head}"
+            );
+            assert!(head.contains("content-type: application/json"), "{head}");
+            assert!(body.starts_with(r#"{"error":{"code":""#), "{body}");
+        }
     }
 
     #[tokio::test]

@@ -17,7 +17,9 @@
 //!   carries `Connection: close`, while the listener keeps accepting for
 //!   [`Options::shutdown_delay`]; then the listener closes, idle and half-received connections
 //!   close at once, and the drain waits only for requests being handled, at most
-//!   [`Options::drain_deadline`].
+//!   [`Options::drain_deadline`];
+//! - answer a request hyper cannot parse (400, 414, 431) in the apps' JSON error shape, where
+//!   hyper's own answer has an empty body.
 
 // Tests may unwrap: a panic there is a clear failure.
 #![cfg_attr(test, allow(clippy::unwrap_used))]

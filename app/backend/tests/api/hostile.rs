@@ -239,6 +239,31 @@ fn open_api_cases(task_id: i64) -> Vec<Case> {
             code: "invalid_task_id",
         },
         get("conversation id '+1'", "/api/demo/conversations/+1/messages", 422, "invalid_conversation_id"),
+        // Requests hyper cannot parse, answered by hyper itself before any route.
+        Case {
+            name: "not an HTTP request line",
+            head: "GARBAGE".into(),
+            body: Vec::new(),
+            status: 400,
+            code: "bad_request",
+        },
+        Case {
+            name: "Content-Length beyond u64",
+            head: "POST /api/demo/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 99999999999999999999".into(),
+            body: b"{}".to_vec(),
+            status: 400,
+            code: "bad_request",
+        },
+        get("a 70 KiB path", &format!("/{}", "a".repeat(70 * 1024)), 414, "uri_too_long"),
+        Case {
+            name: "200 headers",
+            head: (0..200).fold("GET /health HTTP/1.1\r\nHost: 127.0.0.1".to_owned(), |h, i| {
+                format!("{h}\r\nX-H{i}: 1")
+            }),
+            body: Vec::new(),
+            status: 431,
+            code: "headers_too_large",
+        },
         get("limit given twice", "/api/demo/tasks?limit=1&limit=2", 422, "invalid_query"),
         get("status given twice", "/api/demo/tasks?status=all&status=pending", 422, "invalid_query"),
         Case {
