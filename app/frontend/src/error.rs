@@ -3,7 +3,8 @@
 //!
 //! The proxy passes the backend's answers (errors included) through unchanged; everything the
 //! frontend answers by itself on failure (backend unreachable or hung, a deadline passed, a
-//! request that did not arrive in time, a refused cross-site form, shutting down) is an
+//! request that did not arrive in time, a request body that broke off, a refused cross-site
+//! form, shutting down) is an
 //! [`AppError`] and answers `{"error":{"code":"snake_case","message":"..."}}`, the backend's
 //! shape.
 
@@ -29,6 +30,11 @@ pub enum AppError {
     /// The client did not send the whole request in time.
     #[error("the request was not received in time")]
     RequestTimeout,
+    /// The client's request body could not be read to its end (bad chunked framing, or the
+    /// client stopped sending before its `Content-Length`): the client's mistake, not the
+    /// backend's.
+    #[error("the request body could not be read: it is malformed or ended early")]
+    BrokenBody,
     /// A state-changing form came from another site.
     #[error("{0}")]
     CrossSite(&'static str),
@@ -44,6 +50,7 @@ impl AppError {
             Self::BackendTimeout => (StatusCode::GATEWAY_TIMEOUT, "backend_timeout"),
             Self::PageTimeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, todo_serve::TIMEOUT_CODE),
+            Self::BrokenBody => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::CrossSite(_) => (StatusCode::FORBIDDEN, "cross_site_request"),
             Self::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
         }
@@ -87,6 +94,7 @@ mod tests {
             AppError::BackendTimeout,
             AppError::PageTimeout,
             AppError::RequestTimeout,
+            AppError::BrokenBody,
             AppError::CrossSite("no"),
             AppError::ShuttingDown,
         ] {

@@ -3,7 +3,9 @@
 //! Method, path, query, body, status and end-to-end headers pass through; hop-by-hop headers are
 //! dropped both ways. The browser's cookies stay here: when the request has no `Authorization`
 //! header, the token cookie becomes `Authorization: Bearer`. An unreachable backend gives 502 and
-//! a hung one 504, both with the JSON error shape. Every answer is `Cache-Control: no-store`.
+//! a hung one 504, both with the JSON error shape; a request body the client broke off or framed
+//! badly gives 400 `invalid_body` (the client's mistake, whatever the backend connection then
+//! reported). Every answer is `Cache-Control: no-store`.
 //!
 //! Forwarding headers, which a client can forge: `X-Real-IP`, `Forwarded` and
 //! `Proxy-Connection` are dropped. `X-Forwarded-For` and `X-Forwarded-Proto` from the client are
@@ -12,12 +14,15 @@
 //! appended to `X-Forwarded-For` and `X-Forwarded-Host` is set to the request's `Host`.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Version;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 
 use crate::backend::PROXY_TIMEOUT;
 use crate::error::AppError;
@@ -61,6 +66,16 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
             .insert(HeaderName::from_static("x-forwarded-host"), host);
     }
     parts.version = Version::HTTP_11;
+    // The client connection reports a body it cannot read (bad chunk framing, an end before the
+    // Content-Length) as an error of the stream the backend request is sending; the client
+    // library then fails the whole call, which would read as "backend unreachable". The flag
+    // tells the two apart.
+    let body_broken = Arc::new(AtomicBool::new(false));
+    let flag = body_broken.clone();
+    let body = Body::new(body.map_err(move |e| {
+        flag.store(true, Ordering::SeqCst);
+        e
+    }));
     let req = Request::from_parts(parts, body);
     match state.backend.send(req, PROXY_TIMEOUT).await {
         Ok(resp) => {
@@ -70,6 +85,11 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
                 .headers
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Response::from_parts(parts, Body::new(body))
+        }
+        Err(e) if body_broken.load(Ordering::SeqCst) => {
+            // A late body is answered 408 by the serve loop instead.
+            tracing::info!(%method, %path, error = %e, "the client's request body broke off");
+            AppError::BrokenBody.into_response()
         }
         Err(e) => {
             tracing::warn!(%method, %path, error = %e, "proxy request failed");

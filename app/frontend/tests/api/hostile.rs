@@ -90,6 +90,49 @@ async fn a_short_form_body_gets_408() {
     );
 }
 
+/// Sends `raw`, closes the sending side (the client has nothing more to say) and reads the
+/// answer.
+async fn send_and_half_close(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(raw).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_broken_api_body_is_the_clients_400_not_a_gateway_error() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = frontend(&backend).await;
+    let head = "POST /api/demo/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    // A chunk size that is not hexadecimal.
+    let bad_chunk = format!("{head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n");
+    let (answer, _) = send_and_wait(addr, bad_chunk.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert_eq!(
+        json_body(&answer)["error"]["code"],
+        "invalid_body",
+        "{answer}"
+    );
+    // A body that ends (the client closed its side) before its Content-Length.
+    let short = format!("{head}Content-Length: 100\r\n\r\n{{\"title\":\"cut");
+    let answer = send_and_half_close(addr, short.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert_eq!(
+        json_body(&answer)["error"]["code"],
+        "invalid_body",
+        "{answer}"
+    );
+    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tasks.is_empty(), "{tasks:?}");
+}
+
 /// A stand-in backend that answers every request with the headers it received, as JSON.
 async fn header_echo() -> String {
     use axum::http::HeaderMap;
