@@ -23,6 +23,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the backend may take to start answering a proxied request (a chat turn with a
 /// remote model can be slow).
 pub const PROXY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a proxied answer's body may stall (the backend sending nothing more) before it is
+/// cut off. The backend computes each answer before it sends the head, so its body flows at once.
+pub const PROXY_BODY_IDLE: Duration = Duration::from_secs(15);
 /// How long a page waits for one backend call before showing the "unavailable" notice.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a form waits for slow backend work: a chat turn or a password hash.
@@ -67,6 +70,7 @@ impl BackendError {
 pub struct Backend {
     client: Client<HttpConnector, Body>,
     base: BackendUrl,
+    body_idle: Duration,
 }
 
 impl Backend {
@@ -77,11 +81,26 @@ impl Backend {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        Self { client, base }
+        Self {
+            client,
+            base,
+            body_idle: PROXY_BODY_IDLE,
+        }
+    }
+
+    /// The same backend with another [`PROXY_BODY_IDLE`] (tests shorten it).
+    pub fn with_body_idle(mut self, idle: Duration) -> Self {
+        self.body_idle = idle;
+        self
     }
 
     pub fn base(&self) -> &BackendUrl {
         &self.base
+    }
+
+    /// How long a proxied answer's body may stall.
+    pub fn body_idle(&self) -> Duration {
+        self.body_idle
     }
 
     /// Sends `req` (whose URI holds only a path and query) to the backend and returns the

@@ -5,7 +5,9 @@
 //! header, the token cookie becomes `Authorization: Bearer`. An unreachable backend gives 502 and
 //! a hung one 504, both with the JSON error shape; a request body the client broke off or framed
 //! badly gives 400 `invalid_body` (the client's mistake, whatever the backend connection then
-//! reported). Every answer is `Cache-Control: no-store`.
+//! reported). An answer whose body stalls for [`crate::backend::PROXY_BODY_IDLE`] after its head
+//! is cut off (the connection ends) rather than holding the client forever. Every answer is
+//! `Cache-Control: no-store`.
 //!
 //! Forwarding headers, which a client can forge: `X-Real-IP`, `Forwarded` and
 //! `Proxy-Connection` are dropped. `X-Forwarded-For` and `X-Forwarded-Proto` from the client are
@@ -13,16 +15,22 @@
 //! in the cluster or on the host); otherwise they are dropped. Then the peer's address is
 //! appended to `X-Forwarded-For` and `X-Forwarded-Host` is set to the request's `Host`.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Version;
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 use crate::backend::PROXY_TIMEOUT;
 use crate::error::AppError;
@@ -84,7 +92,8 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
             parts
                 .headers
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            Response::from_parts(parts, Body::new(body))
+            let idle = state.backend.body_idle();
+            Response::from_parts(parts, Body::new(IdleBody::new(body, idle)))
         }
         Err(e) if body_broken.load(Ordering::SeqCst) => {
             // A late body is answered 408 by the serve loop instead.
@@ -95,6 +104,70 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
             tracing::warn!(%method, %path, error = %e, "proxy request failed");
             AppError::from(&e).into_response()
         }
+    }
+}
+
+/// A backend answer's body that fails once the backend has sent nothing for `idle` while more
+/// is due. The head is already on its way to the client, so the failure can only end the
+/// connection: the client sees a cut-off answer instead of waiting forever. A client that reads
+/// slowly does not count: the timer runs only while this body waits on the backend.
+struct IdleBody {
+    inner: Incoming,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+    armed: bool,
+}
+
+/// The error that ends a stalled answer.
+#[derive(Debug, thiserror::Error)]
+#[error("the backend sent nothing more of its answer for {0:?}")]
+struct BodyStalled(Duration);
+
+impl IdleBody {
+    fn new(inner: Incoming, idle: Duration) -> Self {
+        Self {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+            armed: false,
+        }
+    }
+}
+
+impl HttpBody for IdleBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending => {
+                if !this.armed {
+                    this.timer.as_mut().reset(Instant::now() + this.idle);
+                    this.armed = true;
+                }
+                if this.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                tracing::warn!(idle = ?this.idle, "the backend stopped sending an answer; cutting it off");
+                Poll::Ready(Some(Err(BodyStalled(this.idle).into())))
+            }
+            ready => {
+                this.armed = false;
+                ready.map_err(Into::into)
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -133,6 +133,57 @@ async fn a_broken_api_body_is_the_clients_400_not_a_gateway_error() {
     assert!(tasks.is_empty(), "{tasks:?}");
 }
 
+/// A stand-in backend that sends the head of every answer and the first byte of its body, then
+/// nothing more, holding the connection open.
+async fn stalling_backend() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[";
+                let _ = s.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_backend_that_stops_mid_answer_does_not_hold_the_client() {
+    use todo_frontend::backend::Backend;
+    use todo_frontend::config::{BackendUrl, CookieSecure};
+    use todo_frontend::state::AppState;
+
+    let url = stalling_backend().await;
+    let backend = Backend::new(BackendUrl::parse(&url).unwrap()).with_body_idle(TIMEOUT);
+    let state = AppState::new(backend, todo_serve::Lifecycle::new(), CookieSecure::Auto);
+    let app = todo_frontend::startup::router(state)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (answer, waited) = send_and_wait(
+        addr,
+        b"GET /api/demo/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    // The head was already sent: the answer can only be cut short, and the connection ends.
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n["), "{answer}");
+    assert!(
+        waited >= TIMEOUT.mul_f64(0.9) && waited < TIMEOUT * 10,
+        "{waited:?}"
+    );
+}
+
 /// A stand-in backend that answers every request with the headers it received, as JSON.
 async fn header_echo() -> String {
     use axum::http::HeaderMap;
