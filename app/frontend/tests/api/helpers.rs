@@ -81,6 +81,10 @@ pub async fn spawn_frontend_with(
     backend_url: &str,
     vars: &[(&str, &str)],
 ) -> (SocketAddr, oneshot::Sender<()>) {
+    // The tests' reqwest shares the backend's build, whose rustls has no default crypto
+    // provider: without this, a test that starts no backend (which would install it) panics on
+    // its first client, or not, depending on which test ran first.
+    todo_backend::startup::install_crypto_provider();
     let url = backend_url.to_owned();
     let config = todo_frontend::config::Config::from_lookup(|k| match k {
         "HOST" => Some("127.0.0.1".into()),
