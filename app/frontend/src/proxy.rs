@@ -2,12 +2,12 @@
 //!
 //! Method, path, query, body, status and end-to-end headers pass through; hop-by-hop headers are
 //! dropped both ways. The browser's cookies stay here: when the request has no `Authorization`
-//! header, the token cookie becomes `Authorization: Bearer`. An unreachable backend gives 502 and
-//! a hung one 504, both with the JSON error shape; a request body the client broke off or framed
-//! badly gives 400 `invalid_body` (the client's mistake, whatever the backend connection then
-//! reported). An answer whose body stalls for [`crate::backend::PROXY_BODY_IDLE`] after its head
-//! is cut off (the connection ends) rather than holding the client forever. Every answer is
-//! `Cache-Control: no-store`.
+//! header, the token cookie becomes `Authorization: Bearer`, and a `Set-Cookie` of the backend's
+//! answer is dropped. An unreachable backend gives 502 and a hung one 504, both with the JSON
+//! error shape; a request body the client broke off or framed badly gives 400 `invalid_body`
+//! (the client's mistake, whatever the backend connection then reported). An answer whose body
+//! stalls for [`crate::backend::PROXY_BODY_IDLE`] after its head is cut off (the connection
+//! ends) rather than holding the client forever. Every answer is `Cache-Control: no-store`.
 //!
 //! Forwarding headers, which a client can forge: `X-Real-IP`, `Forwarded` and
 //! `Proxy-Connection` are dropped. `X-Forwarded-For` and `X-Forwarded-Proto` from the client are
@@ -89,6 +89,9 @@ pub async fn proxy(State(state): State<AppState>, req: Request) -> Response {
         Ok(resp) => {
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
+            // The browser's cookies are the frontend's (HttpOnly, SameSite, Secure over TLS, see
+            // `session` and `guard`): an answer from the backend must not set or overwrite them.
+            parts.headers.remove(header::SET_COOKIE);
             parts
                 .headers
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

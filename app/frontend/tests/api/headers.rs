@@ -17,7 +17,11 @@ async fn echo(headers: HeaderMap, uri: axum::http::Uri, body: String) -> impl In
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_owned()))
         .collect();
     (
-        [("x-backend", "echo"), ("cache-control", "no-cache")],
+        [
+            ("x-backend", "echo"),
+            ("cache-control", "no-cache"),
+            ("set-cookie", "todo_token=from-backend; Path=/"),
+        ],
         Json(serde_json::json!({ "headers": seen, "uri": uri.to_string(), "body": body })),
     )
 }
@@ -48,6 +52,12 @@ async fn end_to_end_headers_pass_hop_by_hop_ones_do_not() {
     assert_eq!(resp.headers()["x-backend"], "echo");
     // `/api` answers are never stored, whatever the backend says.
     assert_eq!(resp.headers()["cache-control"], "no-store");
+    // The frontend owns the browser's cookies: the backend cannot set or overwrite them.
+    assert!(
+        resp.headers().get("set-cookie").is_none(),
+        "{:?}",
+        resp.headers()
+    );
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     let seen: Value = resp.json().await.unwrap();
     let h = &seen["headers"];
