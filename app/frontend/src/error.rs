@@ -4,9 +4,9 @@
 //! The proxy passes the backend's answers (errors included) through unchanged; everything the
 //! frontend answers by itself on failure (backend unreachable or hung, a deadline passed, a
 //! request that did not arrive in time, a request body that broke off, a refused cross-site
-//! form, shutting down) is an
-//! [`AppError`] and answers `{"error":{"code":"snake_case","message":"..."}}`, the backend's
-//! shape.
+//! form, an unknown path or method, a form, query or path that does not parse, shutting down)
+//! is an [`AppError`] and answers `{"error":{"code":"snake_case","message":"..."}}`, the
+//! backend's shape.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -35,6 +35,20 @@ pub enum AppError {
     /// backend's.
     #[error("the request body could not be read: it is malformed or ended early")]
     BrokenBody,
+    /// No route has this path (or no asset this name).
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// The path exists, the method does not.
+    #[error("the method is not allowed on this path")]
+    MethodNotAllowed,
+    /// A form, query or path the extractors could not read: the status they chose (400, 413,
+    /// 415 or 422), a code, and their explanation.
+    #[error("{message}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// A state-changing form came from another site.
     #[error("{0}")]
     CrossSite(&'static str),
@@ -51,6 +65,9 @@ impl AppError {
             Self::PageTimeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, todo_serve::TIMEOUT_CODE),
             Self::BrokenBody => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Rejected { status, code, .. } => (*status, code),
             Self::CrossSite(_) => (StatusCode::FORBIDDEN, "cross_site_request"),
             Self::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
         }
@@ -95,6 +112,13 @@ mod tests {
             AppError::PageTimeout,
             AppError::RequestTimeout,
             AppError::BrokenBody,
+            AppError::NotFound("no such page"),
+            AppError::MethodNotAllowed,
+            AppError::Rejected {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_form",
+                message: "no".into(),
+            },
             AppError::CrossSite("no"),
             AppError::ShuttingDown,
         ] {

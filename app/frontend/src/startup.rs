@@ -60,6 +60,9 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/{name}", get(assets::asset))
         .merge(pages)
         .merge(api)
+        // axum's own answers here are empty; the frontend's failures all take the JSON shape.
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(security_headers))
         // A 5xx here is usually the backend being down, already logged by the proxy: warn, not error.
         .layer(
@@ -67,6 +70,14 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
         )
         .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("no such page")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 /// A page or form past its deadline answers 503 `timeout`.

@@ -2,8 +2,8 @@
 //! With auth (the backend's `/auth/config` says so): sign-up and login pages; the token goes into
 //! an HttpOnly cookie that the proxy turns into `Authorization: Bearer`.
 
+use crate::routes::extract::Form;
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

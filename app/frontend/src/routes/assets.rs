@@ -1,9 +1,10 @@
 //! `GET /assets/{name}`: embedded files by content-hashed name, cached for a year.
 
-use axum::extract::Path;
-use axum::http::StatusCode;
+use crate::routes::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
 
 pub async fn asset(Path(name): Path<String>) -> Response {
     match crate::assets::find(&name) {
@@ -15,6 +16,6 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             a.bytes,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        None => AppError::NotFound("no such asset").into_response(),
     }
 }

@@ -2,7 +2,7 @@
 //! which shows the conversation. (With JavaScript the page calls `/api/{user}/chat` through the
 //! proxy instead and updates in place.)
 
-use axum::Form;
+use crate::routes::extract::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod assets;
 pub mod chat;
+pub mod extract;
 pub mod health;
 pub mod pages;
 pub mod tasks;

@@ -3,8 +3,9 @@
 //! The page answers 200 even when the backend is down or hung (the deploy probes it); it then
 //! shows a "backend unavailable" notice instead of the lists.
 
+use crate::routes::extract::Query;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;

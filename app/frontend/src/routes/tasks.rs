@@ -1,8 +1,9 @@
 //! Task forms. Each calls the backend and redirects back to the list (post/redirect/get), so
 //! they work without JavaScript; the page script submits the same forms in the background.
 
-use axum::Form;
-use axum::extract::{Path, State};
+use crate::routes::extract::Form;
+use crate::routes::extract::Path;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;

@@ -184,6 +184,131 @@ async fn a_backend_that_stops_mid_answer_does_not_hold_the_client() {
     );
 }
 
+/// A request (method, path, content type and body) and the status and error code it gets.
+type Mistake = (
+    reqwest::Method,
+    &'static str,
+    Option<(&'static str, String)>,
+    u16,
+    &'static str,
+);
+
+#[tokio::test]
+async fn client_mistakes_on_pages_answer_4xx_in_the_json_error_shape() {
+    let backend = TestBackend::spawn(None).await;
+    let (addr, _stop) = spawn_frontend_with(&backend.url(), &[]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let origin = format!("http://{addr}");
+    let form = "application/x-www-form-urlencoded";
+    let big = format!("title={}", "a".repeat(3 * 1024 * 1024));
+    let cases: [Mistake; 11] = [
+        (
+            reqwest::Method::GET,
+            "/no/such/page",
+            None,
+            404,
+            "not_found",
+        ),
+        (reqwest::Method::GET, "/api", None, 404, "not_found"),
+        (
+            reqwest::Method::GET,
+            "/assets/app.css",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/tasks",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::GET,
+            "/logout",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            reqwest::Method::POST,
+            "/tasks",
+            Some(("application/json", r#"{"title":"x"}"#.into())),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            reqwest::Method::POST,
+            "/tasks",
+            Some((form, "title=a&title=b".into())),
+            422,
+            "invalid_form",
+        ),
+        (
+            reqwest::Method::POST,
+            "/tasks",
+            Some((form, big)),
+            413,
+            "payload_too_large",
+        ),
+        (
+            reqwest::Method::POST,
+            "/tasks/abc/toggle",
+            Some((form, String::new())),
+            400,
+            "invalid_path",
+        ),
+        (
+            reqwest::Method::POST,
+            "/tasks/99999999999999999999/delete",
+            Some((form, String::new())),
+            400,
+            "invalid_path",
+        ),
+        (
+            reqwest::Method::GET,
+            "/?filter=all&filter=pending",
+            None,
+            400,
+            "invalid_query",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let mut req = http
+            .request(method.clone(), format!("http://{addr}{path}"))
+            .header("origin", &origin);
+        if let Some((ty, body)) = body {
+            req = req.header("content-type", ty).body(body);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), status, "{method} {path}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
+    assert!(backend_tasks_empty(&backend).await);
+}
+
+async fn backend_tasks_empty(backend: &TestBackend) -> bool {
+    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tasks.is_empty()
+}
+
 /// A stand-in backend that answers every request with the headers it received, as JSON.
 async fn header_echo() -> String {
     use axum::http::HeaderMap;
