@@ -68,12 +68,7 @@ async fn a_short_api_body_gets_408_json_not_a_gateway_error() {
         "{waited:?}"
     );
     // Nothing reached the backend's store.
-    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tasks = backend_tasks(&backend).await;
     assert!(tasks.is_empty(), "{tasks:?}");
 }
 
@@ -124,12 +119,7 @@ async fn a_broken_api_body_is_the_clients_400_not_a_gateway_error() {
         "invalid_body",
         "{answer}"
     );
-    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tasks = backend_tasks(&backend).await;
     assert!(tasks.is_empty(), "{tasks:?}");
 }
 
@@ -296,17 +286,18 @@ async fn client_mistakes_on_pages_answer_4xx_in_the_json_error_shape() {
         assert_eq!(body["error"]["code"], code, "{method} {path}: {body}");
         assert!(body["error"]["message"].is_string(), "{body}");
     }
-    assert!(backend_tasks_empty(&backend).await);
+    let tasks = backend_tasks(&backend).await;
+    assert!(tasks.is_empty(), "{tasks:?}");
 }
 
-async fn backend_tasks_empty(backend: &TestBackend) -> bool {
-    let tasks: Vec<Value> = reqwest::get(format!("{}/api/demo/tasks", backend.url()))
+/// The tasks of user `demo` in the backend's store, read past the frontend.
+async fn backend_tasks(backend: &TestBackend) -> Vec<Value> {
+    reqwest::get(format!("{}/api/demo/tasks", backend.url()))
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    tasks.is_empty()
+        .unwrap()
 }
 
 /// A stand-in backend that answers every request with the headers it received, as JSON.
