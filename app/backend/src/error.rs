@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
@@ -238,11 +238,27 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => {
                 Self::UnsupportedMediaType("expected Content-Type: application/json".to_owned())
             }
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
-            other => Self::BadRequest {
-                code: "bad_request",
-                message: other.body_text(),
-            },
+            other => unreadable_body(other.status(), other.body_text()),
+        }
+    }
+}
+
+/// A body read as bytes (not through `Json`): its rejections in the JSON error shape.
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        unreadable_body(rejection.status(), rejection.body_text())
+    }
+}
+
+/// A body that could not be read at all: over the size limit (413), else a broken encoding
+/// (400 `bad_request`).
+fn unreadable_body(status: StatusCode, message: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest {
+            code: "bad_request",
+            message,
         }
     }
 }

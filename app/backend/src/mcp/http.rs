@@ -188,14 +188,22 @@ fn check_json_rpc(bytes: &Bytes) -> Result<(), RpcError> {
             id,
         ));
     }
-    serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value)
-        .map_err(|e| rpc_error(-32602, &format!("Invalid params: {e}"), id.clone()))?;
-    // The library parses the bytes, not the `Value` above, and a `Value` keeps only the last of
-    // two equal keys where the library's types refuse them (which it would answer with a 415).
-    // What is left to fail here is such a duplicate.
-    serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(bytes)
-        .map(|_| ())
-        .map_err(|e| rpc_error(-32600, &format!("Invalid Request: {e}"), id))
+    // The library parses the bytes, so they are what is checked. Its types refuse a key given
+    // twice (which it would answer with a 415), where the `Value` above kept the last one: when
+    // the bytes fail but the `Value` fits, such a duplicate is the difference, an invalid
+    // request rather than invalid params.
+    let Err(bytes_error) = serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(bytes)
+    else {
+        return Ok(());
+    };
+    match serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value) {
+        Err(e) => Err(rpc_error(-32602, &format!("Invalid params: {e}"), id)),
+        Ok(_) => Err(rpc_error(
+            -32600,
+            &format!("Invalid Request: {bytes_error}"),
+            id,
+        )),
+    }
 }
 
 /// Turns a non-JSON error answer of the MCP library into the JSON error shape, same status.

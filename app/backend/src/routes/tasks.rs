@@ -208,16 +208,7 @@ pub async fn toggle(
 ) -> Result<Json<Task>, ApiError> {
     // The body is read here rather than by `Json`, so its rejections (over the size limit, a
     // broken chunked encoding) would otherwise answer in axum's plain text.
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest {
-                code: "bad_request",
-                message: rejection.body_text(),
-            }
-        }
-    })?;
+    let body = body?;
     let completed = if body.is_empty() {
         None
     } else {
