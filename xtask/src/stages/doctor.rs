@@ -127,11 +127,20 @@ pub struct Host {
     pub cpus: usize,
     /// 0 when unknown (the gate then checks the CPUs only).
     pub memory_mb: u64,
-    /// Whose CPUs and memory these are: `docker` (with the docker driver, what the daemon gives
-    /// containers; on Docker Desktop that is its VM) or `host`.
-    pub source: &'static str,
+    /// Whose CPUs and memory these are.
+    pub source: Resources,
     pub wanted_cpus: u32,
     pub wanted_memory_mb: u64,
+}
+
+/// Where the host-resources figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resources {
+    /// With the docker driver: what the daemon gives containers (on Docker Desktop, its VM).
+    Docker,
+    /// The machine the xtask runs on.
+    Host,
 }
 
 impl Host {
@@ -139,28 +148,23 @@ impl Host {
     /// container, so what counts is what Docker gives containers (`docker info`): on Windows and
     /// macOS that is Docker Desktop's VM, often far less than the host. Otherwise, or when Docker
     /// does not say, the host's own (its memory read on Linux only).
-    fn observe(
-        r: &crate::run::Runner,
-        driver: &str,
-        docker_up: bool,
-    ) -> (usize, u64, &'static str) {
+    fn observe(r: &crate::run::Runner, driver: &str, docker_up: bool) -> (usize, u64, Resources) {
         if driver == "docker"
             && docker_up
             && let Ok(Some(d)) = docker::Docker::local().resources(r)
         {
-            return (d.cpus as usize, d.memory_mb, "docker");
+            return (d.cpus as usize, d.memory_mb, Resources::Docker);
         }
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        (cpus, host_memory_mb().unwrap_or(0), "host")
+        (cpus, host_memory_mb().unwrap_or(0), Resources::Host)
     }
 
     fn owner(&self) -> &'static str {
-        if self.source == "docker" {
-            "Docker gives containers"
-        } else {
-            "this host has"
+        match self.source {
+            Resources::Docker => "Docker gives containers",
+            Resources::Host => "this host has",
         }
     }
 }
@@ -313,7 +317,7 @@ impl Stage for Doctor {
                         h.owner(),
                         h.cpus
                     ),
-                    help: if h.source == "docker" {
+                    help: if h.source == Resources::Docker {
                         format!("give Docker more (Docker Desktop: Settings > Resources), or {lower}")
                     } else {
                         lower.into()

@@ -469,10 +469,16 @@ fn shim_by_default() -> bool {
     cfg!(windows) || std::env::var_os("XTASK_FAKE_SHIM").is_some_and(|v| v != "0")
 }
 
-/// The bash that runs the fakes in shim mode: `FAKE_BASH`, else the first `bash` on PATH. On
+/// The bash that runs the fakes in shim mode (looked up once per test binary): `FAKE_BASH`,
+/// else the first `bash` on PATH. On
 /// Windows that must be Git for Windows' bash (its folder holds `sed`, `grep` and the rest), not
 /// the WSL launcher in System32.
 fn bash() -> PathBuf {
+    static BASH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BASH.get_or_init(find_bash).clone()
+}
+
+fn find_bash() -> PathBuf {
     if let Some(b) = std::env::var_os("FAKE_BASH").filter(|b| !b.is_empty()) {
         return PathBuf::from(b);
     }
